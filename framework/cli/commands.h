@@ -1,0 +1,11 @@
+// Each `qzo` subcommand lives in its own cmd_<name>.cpp and registers itself here.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace qzo::cli {
+
+void add_tokenize_command(CLI::App& app);
+void add_pretrain_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+
+}  // namespace qzo::cli

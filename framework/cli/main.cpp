@@ -1,0 +1,22 @@
+// The `qzo` binary: one entry point, one subcommand per capability.
+#include <cstdio>
+
+#include "framework/cli/commands.h"
+#include "framework/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"qzo: fine-tune quantized language models with zeroth-order optimization"};
+  app.require_subcommand(1);
+  qzo::cli::add_tokenize_command(app);
+  qzo::cli::add_pretrain_command(app);
+  qzo::cli::add_generate_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const qzo::Error& e) {
+    std::fprintf(stderr, "qzo: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

