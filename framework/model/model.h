@@ -90,8 +90,9 @@ class Model {
   // (e.g. 1/labelled for the mean), accumulated into grads. fp32 storage only.
   LossSums forward_backward(const Batch& batch, Gradients& grads, float loss_scale) ;
 
+  struct Impl;  // defined in model_impl.h, for the model's own files and generation
+
  private:
-  struct Impl;
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   friend class Gradients;
