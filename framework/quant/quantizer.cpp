@@ -1,0 +1,56 @@
+// RTN and NF4 group quantizers (formats in quantizer.h and docs/quantization.md).
+#include "framework/quant/quantizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qzo {
+
+GroupQuant rtn_quantize_group(const float* w, int n, int bits, bool symmetric, uint8_t* codes) {
+  const int qmax = (1 << bits) - 1;
+  GroupQuant g;
+  if (symmetric) {
+    float absmax = 0;
+    for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(w[i]));
+    g.zero_point = uint8_t(1 << (bits - 1));
+    g.scale = std::max(absmax / float((1 << (bits - 1)) - 1), kScaleFloor);
+  } else {
+    float lo = 0, hi = 0;  // the range always holds 0
+    for (int i = 0; i < n; ++i) {
+      lo = std::min(lo, w[i]);
+      hi = std::max(hi, w[i]);
+    }
+    g.scale = std::max((hi - lo) / float(qmax), kScaleFloor);
+    g.zero_point = uint8_t(std::clamp(std::nearbyint(-lo / g.scale), 0.0f, float(qmax)));
+  }
+  // Round half to even, as torch.round and the GPTQ reference quantizer do.
+  const float zero = float(g.zero_point);
+  for (int i = 0; i < n; ++i) {
+    const float q = std::nearbyint(w[i] / g.scale) + zero;
+    codes[i] = uint8_t(std::clamp(q, 0.0f, float(qmax)));
+  }
+  return g;
+}
+
+uint8_t nf4_nearest(float x) {
+  // Midpoints between neighbouring levels split the line into 16 cells; a distance check
+  // against the neighbours settles values the rounded midpoints misplace.
+  int code = 0;
+  for (int k = 1; k < 16; ++k)
+    if (x > 0.5f * (kNf4Codebook[k - 1] + kNf4Codebook[k])) code = k;
+  const float d = std::fabs(x - kNf4Codebook[code]);
+  if (code > 0 && std::fabs(x - kNf4Codebook[code - 1]) <= d) return uint8_t(code - 1);
+  if (code < 15 && std::fabs(x - kNf4Codebook[code + 1]) < d) return uint8_t(code + 1);
+  return uint8_t(code);
+}
+
+GroupQuant nf4_quantize_group(const float* w, int n, uint8_t* codes) {
+  float absmax = 0;
+  for (int i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(w[i]));
+  GroupQuant g;
+  g.scale = std::max(absmax, kScaleFloor);
+  for (int i = 0; i < n; ++i) codes[i] = nf4_nearest(w[i] / g.scale);
+  return g;
+}
+
+}  // namespace qzo
