@@ -75,6 +75,52 @@ inline void decode4(const uint8_t* packed, int n, const float* table, float* out
   }
 }
 
+// Unpacked codes (one per byte, < 16) of n weights through one group's table.
+inline void decode_bytes(const uint8_t* codes, int n, const float* table, float* out) {
+  int i = 0;
+#if defined(__AVX512F__)
+  const __m512 t = _mm512_loadu_ps(table);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i));
+    _mm512_storeu_ps(out + i, _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(bytes), t));
+  }
+#endif
+  for (; i < n; ++i) out[i] = table[codes[i]];
+}
+
+#if defined(__AVX512F__)
+// 2- or 3-bit codes of n weights (n % 16 == 0, starting on a byte boundary) through one
+// group's table: 16 codes span 4 or 6 bytes; broadcast them, shift each lane to its code.
+template <int Bits>
+inline void decode_narrow16(const uint8_t* packed, int n, const float* table, float* out) {
+  static_assert(Bits == 2 || Bits == 3, "2 or 3 bits");
+  const __m512 t = _mm512_loadu_ps(table);
+  const __m512i mask = _mm512_set1_epi32((1 << Bits) - 1);
+  for (int i = 0; i < n; i += 16) {
+    __m512i words, shifts;
+    if (Bits == 2) {
+      uint32_t w;
+      std::memcpy(&w, packed + i / 4, 4);
+      words = _mm512_set1_epi32(int32_t(w));
+      shifts = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    } else {
+      // Two register loads: a 6-byte memcpy goes through the stack and stalls.
+      uint32_t lo;
+      uint16_t hi;
+      std::memcpy(&lo, packed + i / 8 * 3, 4);
+      std::memcpy(&hi, packed + i / 8 * 3 + 4, 2);
+      const uint64_t w = uint64_t(lo) | uint64_t(hi) << 32;
+      // Codes 0-7 in the low 24 bits, 8-15 in the next 24.
+      words = _mm512_mask_mov_epi32(_mm512_set1_epi32(int32_t(w & 0xFFFFFF)), 0xFF00,
+                                    _mm512_set1_epi32(int32_t(w >> 24)));
+      shifts = _mm512_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21, 0, 3, 6, 9, 12, 15, 18, 21);
+    }
+    const __m512i idx = _mm512_and_si512(_mm512_srlv_epi32(words, shifts), mask);
+    _mm512_storeu_ps(out + i, _mm512_permutexvar_ps(idx, t));
+  }
+}
+#endif
+
 // Layers smaller than this dequantize on the calling thread: forking costs more.
 constexpr size_t kParallelWeights = size_t(1) << 15;
 
@@ -107,15 +153,25 @@ void QuantizedLinear::dequantize_row(int row, const float* row_offsets, float* o
     }
     return;
   }
-  // 2 and 3 bits (and odd 4-bit groups): unpack the row, then look codes up per group.
+#if defined(__AVX512F__)
+  if ((bits == 2 || bits == 3) && g % 16 == 0) {
+    alignas(64) float table[16];
+    for (int k = 0; k < groups; ++k) {
+      group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
+      const uint8_t* p = packed + size_t(k) * size_t(g) * size_t(bits) / 8;
+      if (bits == 2) decode_narrow16<2>(p, g, table, out + size_t(k) * g);
+      else decode_narrow16<3>(p, g, table, out + size_t(k) * g);
+    }
+    return;
+  }
+#endif
+  // Other 2/3-bit and odd 4-bit groups: unpack the row, then look codes up per group.
   scratch.codes.resize(size_t(in_features_));
   unpack_codes(packed, size_t(in_features_), bits, scratch.codes.data());
-  float table[16];
+  alignas(64) float table[16];
   for (int k = 0; k < groups; ++k) {
     group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
-    const uint8_t* q = scratch.codes.data() + size_t(k) * g;
-    float* o = out + size_t(k) * g;
-    for (int i = 0; i < g; ++i) o[i] = table[q[i]];
+    decode_bytes(scratch.codes.data() + size_t(k) * g, g, table, out + size_t(k) * g);
   }
 }
 
@@ -136,18 +192,24 @@ void QuantizedLinear::dequantize_perturbed(float* W_out, const float* scale_offs
 void QuantizedLinear::dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream,
                                            float signed_eps) const {
   const int groups = groups_per_row();
+  // Rows are drawn in tiles of >= 256 scales: Philox works in chunks of 64 normals.
+  const int tile_rows = std::max(1, 256 / groups);
+  const int tiles = (out_features_ + tile_rows - 1) / tile_rows;
 #pragma omp parallel if (size_t(out_features_) * size_t(in_features_) >= kParallelWeights)
   {
     Scratch scratch;
-    scratch.offsets.resize(size_t(groups));
+    scratch.offsets.resize(size_t(tile_rows) * size_t(groups));
     float* off = scratch.offsets.data();
 #pragma omp for schedule(static)
-    for (int r = 0; r < out_features_; ++r) {
-      const uint64_t first = uint64_t(r) * uint64_t(groups);
-      philox_normal_fill(seed, stream, first, size_t(groups), off);
+    for (int t = 0; t < tiles; ++t) {
+      const int r0 = t * tile_rows, r1 = std::min(out_features_, r0 + tile_rows);
+      const size_t n = size_t(r1 - r0) * size_t(groups);
+      philox_normal_fill(seed, stream, uint64_t(r0) * uint64_t(groups), n, off);
       // Rounded product first, then the sum in dequantize_row: the buffered path's order.
-      for (int k = 0; k < groups; ++k) off[k] = signed_eps * off[k];
-      dequantize_row(r, off, W_out + size_t(r) * size_t(in_features_), scratch);
+      for (size_t j = 0; j < n; ++j) off[j] = signed_eps * off[j];
+      for (int r = r0; r < r1; ++r)
+        dequantize_row(r, off + size_t(r - r0) * size_t(groups),
+                       W_out + size_t(r) * size_t(in_features_), scratch);
     }
   }
 }

@@ -47,9 +47,18 @@ void unpack_codes(const uint8_t* packed, size_t n, int bits, uint8_t* codes) {
       }
       if (n % 2) codes[n - 1] = packed[n / 2] & 0xF;
       return;
-    case 2:
-      for (size_t i = 0; i < n; ++i) codes[i] = (packed[i / 4] >> (2 * (i % 4))) & 0x3;
+    case 2: {
+      size_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const uint8_t b = packed[i / 4];
+        codes[i] = b & 0x3;
+        codes[i + 1] = (b >> 2) & 0x3;
+        codes[i + 2] = (b >> 4) & 0x3;
+        codes[i + 3] = b >> 6;
+      }
+      for (; i < n; ++i) codes[i] = (packed[i / 4] >> (2 * (i % 4))) & 0x3;
       return;
+    }
     default: {  // 3: eight codes per three bytes, then a straddling tail
       size_t i = 0;
       for (; i + 8 <= n; i += 8) {

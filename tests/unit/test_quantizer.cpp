@@ -1,7 +1,9 @@
 // Quantizer specs, code packing and the RTN / NF4 group quantizers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
