@@ -148,9 +148,13 @@ void Model::Impl::build_index() {
 
 WeightScratch Model::Impl::make_scratch() const {
   WeightScratch s;
-  s.matrix.resize(static_cast<size_t>(max_matrix));
-  s.vector.resize(static_cast<size_t>(max_vector));
+  ensure_scratch(s);
   return s;
+}
+
+void Model::Impl::ensure_scratch(WeightScratch& s) const {
+  if (s.matrix.size() < static_cast<size_t>(max_matrix)) s.matrix.resize(static_cast<size_t>(max_matrix));
+  if (s.vector.size() < static_cast<size_t>(max_vector)) s.vector.resize(static_cast<size_t>(max_vector));
 }
 
 const float* Model::Impl::read(const WeightSource& src, int id, WeightScratch& s) const {

@@ -33,6 +33,16 @@ struct WeightScratch {
   std::vector<float> matrix, vector;
 };
 
+// Buffers reused across passes: allocating (and page-faulting) them anew each step cost
+// a third of a training step's time.
+struct Workspace {
+  WeightScratch scratch;
+  LayerActivations acts;  // the inference pass's single layer
+  std::vector<float> x, k, v, xs, h, rstd, logits, loss;
+  std::vector<float> dh, dxs, dx, dtmp, dact, dgate, dup, datt, dq, dk, dv;
+  std::vector<int32_t> positions, rows, targets;
+};
+
 struct Model::Impl {
   ModelConfig config;
   std::vector<Parameter> params;
@@ -43,9 +53,11 @@ struct Model::Impl {
   StoredWeights stored{&params};
   int64_t max_matrix = 0, max_vector = 0;
   std::vector<LayerActivations> train_acts;    // kept between training steps to avoid reallocation
+  mutable Workspace ws;                        // a Model runs one pass at a time
 
   void build_index();  // ids, layers, rope tables, scratch sizes; checks names and shapes
   WeightScratch make_scratch() const;
+  void ensure_scratch(WeightScratch& s) const;
   const float* read(const WeightSource& src, int id, WeightScratch& s) const;
 
   // One decoder layer on x[B*Tq, D] in place. New keys/values are written at k_all/v_all

@@ -11,11 +11,22 @@ namespace qzo::ops {
 
 namespace {
 
-inline float dot(const float* a, const float* b, int n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+// rows[j, d] (row stride `stride`) -> columns[d, j]: scores against all keys then become
+// unit-stride loops over keys, which vectorize without a horizontal reduction.
+inline void transpose_keys(float* columns, const float* rows, int n, int64_t stride, int head_dim) {
+  for (int j = 0; j < n; ++j)
+    for (int d = 0; d < head_dim; ++d) columns[static_cast<int64_t>(d) * n + j] = rows[j * stride + d];
+}
+
+// out[j] = scale · Σ_d x[d] · columns[d, j] for j < count.
+inline void dot_all(float* out, const float* x, const float* columns, int count, int n, int head_dim, float scale) {
+  for (int j = 0; j < count; ++j) out[j] = 0.0f;
+  for (int d = 0; d < head_dim; ++d) {
+    const float xd = x[d] * scale;
+    const float* c = columns + static_cast<int64_t>(d) * n;
+#pragma omp simd
+    for (int j = 0; j < count; ++j) out[j] += xd * c[j];
+  }
 }
 
 inline void axpy(float* y, float a, const float* x, int n) {
@@ -34,22 +45,21 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
   const int64_t kv_stride = static_cast<int64_t>(Hkv) * head_dim;
 #pragma omp parallel
   {
-    std::vector<float> scores(Tk);
+    std::vector<float> scores(Tk), kt(static_cast<size_t>(head_dim) * Tk);
 #pragma omp for collapse(2) schedule(static)
     for (int b = 0; b < B; ++b)
       for (int h = 0; h < Hq; ++h) {
         const int kvh = h / group;
         const float* kb = k + static_cast<int64_t>(b) * Tk * kv_stride + kvh * head_dim;
         const float* vb = v + static_cast<int64_t>(b) * Tk * kv_stride + kvh * head_dim;
+        transpose_keys(kt.data(), kb, Tk, kv_stride, head_dim);
         for (int t = 0; t < Tq; ++t) {
           const float* qt = q + (static_cast<int64_t>(b) * Tq + t) * q_stride + h * head_dim;
           float* ot = out + (static_cast<int64_t>(b) * Tq + t) * q_stride + h * head_dim;
           const int visible = offset + t + 1;
+          dot_all(scores.data(), qt, kt.data(), visible, Tk, head_dim, scale);
           float max_s = -INFINITY;
-          for (int j = 0; j < visible; ++j) {
-            scores[j] = dot(qt, kb + j * kv_stride, head_dim) * scale;
-            max_s = scores[j] > max_s ? scores[j] : max_s;
-          }
+          for (int j = 0; j < visible; ++j) max_s = scores[j] > max_s ? scores[j] : max_s;
           float sum = 0.0f;
           for (int j = 0; j < visible; ++j) {
             scores[j] = std::exp(scores[j] - max_s);
@@ -79,7 +89,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t kv_stride = static_cast<int64_t>(Hkv) * head_dim;
 #pragma omp parallel
   {
-    std::vector<float> dscore(T);
+    std::vector<float> dscore(T), vt(static_cast<size_t>(head_dim) * T);
 #pragma omp for collapse(2) schedule(static)
     for (int b = 0; b < B; ++b)
       for (int kvh = 0; kvh < Hkv; ++kvh) {
@@ -88,15 +98,16 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           std::memset(dk + kv_base + j * kv_stride, 0, sizeof(float) * head_dim);
           std::memset(dv + kv_base + j * kv_stride, 0, sizeof(float) * head_dim);
         }
+        transpose_keys(vt.data(), v + kv_base, T, kv_stride, head_dim);
         for (int h = kvh * group; h < (kvh + 1) * group; ++h)
           for (int t = 0; t < T; ++t) {
             const int64_t qo = (static_cast<int64_t>(b) * T + t) * q_stride + h * head_dim;
             const float* p = probs + ((static_cast<int64_t>(b) * Hq + h) * T + t) * T;
             const float* go = dout + qo;
             // dp_j = dout_t · v_j ; dv_j += p_j dout_t ; ds_j = p_j (dp_j − Σ p dp)
+            dot_all(dscore.data(), go, vt.data(), t + 1, T, head_dim, 1.0f);
             float weighted = 0.0f;
             for (int j = 0; j <= t; ++j) {
-              dscore[j] = dot(go, v + kv_base + j * kv_stride, head_dim);
               weighted += p[j] * dscore[j];
               axpy(dv + kv_base + j * kv_stride, p[j], go, head_dim);
             }

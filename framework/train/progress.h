@@ -1,0 +1,29 @@
+// The training log line on rank 0's terminal:
+//   step 120/2000 | loss 3.4121 | lr 6.0e-04 | 412 ms | 9.9k tok/s | eta 2m14s
+// Trainers add their own fields (e.g. d raw/clipped for zeroth-order steps).
+#pragma once
+#include <chrono>
+#include <string>
+
+namespace qzo {
+
+std::string format_duration(double seconds);   // "2h14m", "3m05s", "41s"
+std::string format_rate(double per_second);    // "9.9k", "1.2M", "512"
+
+class ProgressClock {
+ public:
+  explicit ProgressClock(long total_steps);
+  // Marks the end of a step that processed `tokens`; returns that step's seconds.
+  double tick(long tokens);
+  double elapsed() const;
+  double tokens_per_second() const;  // over the recent window
+  std::string eta(long steps_done) const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  long total_;
+  Clock::time_point start_, last_;
+  double window_seconds_ = 0, window_tokens_ = 0;
+};
+
+}  // namespace qzo
