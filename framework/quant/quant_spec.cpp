@@ -40,7 +40,7 @@ bool parse_bool(const std::string& spec, const std::string& key, const std::stri
 QuantMethod quant_method_from_name(const std::string& name) {
   if (name == "rtn") return QuantMethod::Rtn;
   if (name == "nf4") return QuantMethod::Nf4;
-  fail("quantizer.method: expected 'rtn' or 'nf4', got '" + name + "'");
+  fail("quant.method: expected 'rtn' or 'nf4', got '" + name + "'");
 }
 
 std::string quant_method_name(QuantMethod method) {
@@ -90,12 +90,12 @@ QuantSpec QuantSpec::parse(const std::string& text) {
 void QuantSpec::validate() const {
   if (method == QuantMethod::Rtn) {
     if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-      fail("quantizer.bits: rtn supports 2, 3, 4 or 8 bits, got " + std::to_string(bits));
+      fail("quant.bits: rtn supports 2, 3, 4 or 8 bits, got " + std::to_string(bits));
   } else if (bits != 4) {
-    fail("quantizer.bits: nf4 is 4-bit, got " + std::to_string(bits));
+    fail("quant.bits: nf4 is 4-bit, got " + std::to_string(bits));
   }
   if (group_size < 0)
-    fail("quantizer.group_size: expected a positive group size or 0 (per channel), got " +
+    fail("quant.group_size: expected a positive group size or 0 (per channel), got " +
          std::to_string(group_size));
 }
 
@@ -104,7 +104,7 @@ int QuantSpec::resolved_group_size(int in_features, const std::string& tensor) c
   const int g = group_size == 0 ? in_features : group_size;
   if (in_features <= 0 || in_features % g != 0)
     fail(tensor + ": in_features " + std::to_string(in_features) +
-         " is not divisible by quantizer.group_size " + std::to_string(g));
+         " is not divisible by quant.group_size " + std::to_string(g));
   return g;
 }
 

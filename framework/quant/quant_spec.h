@@ -20,7 +20,7 @@ struct QuantSpec {
   // symmetric (true/false). Throws naming the spec string and the field.
   static QuantSpec parse(const std::string& text);
 
-  // Throws "quantizer.<field>: ..." when a field is out of range for the method.
+  // Throws "quant.<field>: ..." when a field is out of range for the method.
   void validate() const;
   // Group size for a layer with `in_features` inputs; throws naming `tensor` unless the
   // group size divides in_features.

@@ -60,8 +60,8 @@ TEST(QuantSpec, ParsesOptionsAndRoundTripsThroughToString) {
 
 TEST(QuantSpec, BadFieldsGiveOneLineErrorsNamingTheField) {
   const std::pair<std::string, std::string> cases[] = {
-      {"rtn:bits=5", "quantizer.bits"},          {"nf4:bits=3", "quantizer.bits"},
-      {"gptq9", "quantizer.method"},             {"rtn:group_size=-4", "quantizer.group_size"},
+      {"rtn:bits=5", "quant.bits"},          {"nf4:bits=3", "quant.bits"},
+      {"gptq9", "quant.method"},             {"rtn:group_size=-4", "quant.group_size"},
       {"rtn:bits=four", "bits must be an integer"}, {"rtn:width=4", "unknown key 'width'"},
       {"rtn:symmetric=maybe", "symmetric must be true or false"},
       {"nf4:symmetric=false", "rtn only"},        {"rtn:bits", "expected key=value"},
@@ -136,7 +136,9 @@ TEST(Rtn, ReconstructionErrorIsAtMostHalfAScale) {
           EXPECT_LE(std::fabs(back - w[i]), 0.5f * g.scale * (1 + 1e-5f))
               << bits << " bits, symmetric " << symmetric << ", element " << i;
         }
-        if (symmetric) EXPECT_EQ(g.zero_point, 1 << (bits - 1));
+        if (symmetric) {
+          EXPECT_EQ(g.zero_point, 1 << (bits - 1));
+        }
       }
     }
   }
