@@ -26,7 +26,7 @@ namespace qzo {
 
 struct QuantizedLinear::Scratch {
   std::vector<uint8_t> codes;   // one unpacked row (generic path)
-  std::vector<float> offsets;   // one row's scale offsets (fused perturbation)
+  std::vector<float> offsets;   // a tile of rows' scale offsets (fused perturbation)
 };
 
 namespace {
@@ -40,7 +40,8 @@ inline void group_table(bool nf4, float s, float zero, float* table) {
   }
 }
 
-// 4-bit codes of n weights (n a multiple of 16 where vectorized) through one group's table.
+// 4-bit codes of n weights (n even; 16 or 8 at a time where vectorized) through one
+// group's table.
 inline void decode4(const uint8_t* packed, int n, const float* table, float* out) {
   int i = 0;
 #if defined(__AVX512F__)
