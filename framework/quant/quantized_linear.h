@@ -48,7 +48,8 @@ class QuantizedLinear {
   // Scale j reads as scales()[j] + scale_offsets[j] (num_scales() offsets).
   void dequantize_perturbed(float* W_out, const float* scale_offsets) const;
   // The same with scale_offsets[j] = signed_eps * philox_normal(seed, stream, j), drawn per
-  // tile of rows on the fly: equal bit for bit to filling that buffer and calling the overload above.
+  // tile of rows on the fly: bit for bit what filling that buffer and calling the overload
+  // above gives.
   void dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream, float signed_eps) const;
 
  private:
