@@ -31,7 +31,7 @@ std::string decode_transfer(std::string_view body, const std::vector<HeaderField
   return std::string(body);  // 7bit, 8bit, binary, or unknown
 }
 
-bool has_letters(std::string_view text) {
+bool has_visible_text(std::string_view text) {
   for (char c : text)
     if (!std::isspace(static_cast<unsigned char>(c))) return true;
   return false;
@@ -48,7 +48,7 @@ void collect_text(const MimeEntity& entity, int depth, const std::string& messag
   if (type.rfind("multipart/", 0) == 0) {
     const std::vector<std::string_view> children = split_multipart(entity.body, ct.param("boundary"));
     if (children.empty()) {  // a broken multipart: read its body as plain text
-      if (has_letters(entity.body)) parts.push_back({sanitize_utf8(entity.body), false});
+      if (has_visible_text(entity.body)) parts.push_back({sanitize_utf8(entity.body), false});
       return;
     }
     if (type == "multipart/alternative") {
@@ -86,7 +86,7 @@ void collect_text(const MimeEntity& entity, int depth, const std::string& messag
     charset = is_known_charset(meta) ? meta : message_charset;
   }
   const std::string text = charset_to_utf8(bytes, charset);
-  if (!has_letters(text)) return;
+  if (!has_visible_text(text)) return;
   if (type == "text/html" || looks_like_html(text))
     parts.push_back({html_to_text(text), true});
   else
