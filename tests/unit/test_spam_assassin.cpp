@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
+
+#include <unistd.h>
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
@@ -145,6 +149,44 @@ TEST(SpamAssassin, MissingCorpusFolderIsNamed) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/spam-assassin/data/easy-ham-1"), std::string::npos)
         << e.what();
   }
+}
+
+// A package folder with the five groups, one email each.
+std::string fake_package(const std::string& name) {
+  const auto root = std::filesystem::temp_directory_path() / ("qzo_spam_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  for (const char* group : {"easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"}) {
+    std::filesystem::create_directories(root / "data" / group);
+    std::ofstream(root / "data" / group / "00001.0123.txt") << "Subject: " << group << "\n\nfrom txt\n";
+  }
+  return root.string();
+}
+
+TEST(SpamAssassin, TxtOriginalWinsAndJsonTwinFillsIn) {
+  const std::string dir = fake_package("json");
+  std::ofstream(dir + "/data/spam-2/00001.0123.json") << R"({"id":"00001","text":"Subject: j\n\nfrom json"})";
+  std::ofstream(dir + "/data/spam-2/00002.4567.json") << R"({"id":"00002","text":"Subject: j\n\nonly json"})";
+  const std::vector<Email> all = load_spam_assassin(dir);
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all[4].key, "spam-2/00001");
+  EXPECT_EQ(all[4].body, "from txt");
+  EXPECT_EQ(all[5].key, "spam-2/00002");
+  EXPECT_EQ(all[5].body, "only json");
+  EXPECT_TRUE(all[5].spam);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SpamAssassin, MalformedJsonEmailNamesTheFile) {
+  const std::string dir = fake_package("badjson");
+  std::ofstream(dir + "/data/spam-1/00009.89ab.json") << R"({"id":"00009","text":)";
+  try {
+    load_spam_assassin(dir);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("spam-1/00009.89ab.json: expected a JSON object"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SpamAssassin, PretrainingDocumentIsSubjectBlankLineBody) {
