@@ -31,7 +31,8 @@ void rope_backward(float* dx, const int32_t* positions, const float* cos_table, 
 
 // Causal grouped-query attention for B sequences. q[B,Tq,Hq,hd]; k,v[B,Tk,Hkv,hd] with Tk >= Tq:
 // query t (absolute position Tk-Tq+t) sees keys 0..Tk-Tq+t. out[B,Tq,Hq,hd].
-// probs[B,Hq,Tq,Tk] is written when non-null (needed by the backward).
+// probs[B,Hq,Tq,Tk] is written when non-null (needed by the backward); only each row's
+// visible prefix (keys 0..Tk-Tq+t) is written.
 void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v, int B, int Tq,
                        int Tk, int Hq, int Hkv, int head_dim);
 // Backward for Tq == Tk == T. dq is overwritten; dk, dv are overwritten.

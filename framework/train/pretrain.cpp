@@ -192,7 +192,7 @@ PretrainReport pretrain(const Config& cfg) {
   std::mt19937_64 rng(seed ^ 0x5eedULL);
   std::uniform_int_distribution<size_t> start_of(0, train_stream.size() - T - 1);
   ProgressClock clock(lr.total_steps);
-  double running = 0;
+  double running = 0, best_val = INFINITY;
   nlohmann::json history = nlohmann::json::array();
   auto save = [&](long step, double val) {
     model.save(out_dir);
@@ -238,9 +238,14 @@ PretrainReport pretrain(const Config& cfg) {
                   clock.eta(step + 1).c_str());
     if ((step + 1) % eval_interval == 0 || step + 1 == lr.total_steps) {
       const double val = validate();
-      std::printf("eval step %ld | val loss %.4f (unigram %.4f) | elapsed %s\n", step + 1, val, report.unigram_loss,
-                  format_duration(clock.elapsed()).c_str());
-      save(step + 1, val);
+      const bool best = val < best_val;
+      std::printf("eval step %ld | val loss %.4f (unigram %.4f) | elapsed %s%s\n", step + 1, val, report.unigram_loss,
+                  format_duration(clock.elapsed()).c_str(), best ? " | saved" : "");
+      // Validation selects the checkpoint: the folder always holds the best model so far.
+      if (best) {
+        best_val = val;
+        save(step + 1, val);
+      }
     }
     std::fflush(stdout);
   }

@@ -71,11 +71,9 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
             scores[j] *= inv;
             axpy(ot, scores[j], vb + j * kv_stride, head_dim);
           }
-          if (probs) {
-            float* pt = probs + ((static_cast<int64_t>(b) * Hq + h) * Tq + t) * Tk;
-            std::memcpy(pt, scores.data(), sizeof(float) * visible);
-            std::memset(pt + visible, 0, sizeof(float) * (Tk - visible));
-          }
+          if (probs)  // only the visible prefix is stored; the backward never reads past it
+            std::memcpy(probs + ((static_cast<int64_t>(b) * Hq + h) * Tq + t) * Tk, scores.data(),
+                        sizeof(float) * visible);
         }
       }
   }

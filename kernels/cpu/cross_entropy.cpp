@@ -13,12 +13,13 @@ void cross_entropy_forward_backward(float* loss, float* logits, const int32_t* t
     float max_z = z[0];
     for (int i = 1; i < V; ++i) max_z = z[i] > max_z ? z[i] : max_z;
     double sum = 0.0;
-    for (int i = 0; i < V; ++i) sum += std::exp(static_cast<double>(z[i] - max_z));
+    for (int i = 0; i < V; ++i) sum += std::exp(z[i] - max_z);
     const double log_sum = std::log(sum) + max_z;
     loss[r] = static_cast<float>(log_sum - z[targets[r]]);
     if (!dlogits_scale) continue;
     const float scale = dlogits_scale[r];
-    for (int i = 0; i < V; ++i) z[i] = static_cast<float>(std::exp(z[i] - log_sum)) * scale;
+    const float log_sum_f = static_cast<float>(log_sum);
+    for (int i = 0; i < V; ++i) z[i] = std::exp(z[i] - log_sum_f) * scale;
     z[targets[r]] -= scale;
   }
 }
