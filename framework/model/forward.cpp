@@ -137,10 +137,11 @@ LossSums sum_losses(const Workspace& ws, const Batch& batch, int R) {
 
 }  // namespace
 
-LossSums Model::forward_loss(const Batch& batch, const WeightSource* source) const {
-  const Impl& m = *impl_;
+namespace {
+
+// Final norm + LM head + log-sum-exp on the labelled rows of ws.x: ws.logits, ws.loss.
+int labelled_head(const Model::Impl& m, const Batch& batch, const WeightSource& src) {
   const ModelConfig& c = m.config;
-  const WeightSource& src = source ? *source : m.stored;
   Workspace& ws = m.ws;
   hidden_states(m, batch.tokens, batch.B, batch.T, src);
   const int R = gather_labelled(m, batch), D = c.hidden_size, V = c.vocab_size;
@@ -151,7 +152,32 @@ LossSums Model::forward_loss(const Batch& batch, const WeightSource* source) con
                        c.rms_norm_eps);
   ops::matmul_forward(ws.logits.data(), ws.h.data(), m.read(src, m.head, ws.scratch), nullptr, R, D, V);
   ops::cross_entropy_forward_backward(ws.loss.data(), ws.logits.data(), ws.targets.data(), R, V, nullptr);
-  return sum_losses(ws, batch, R);
+  return R;
+}
+
+}  // namespace
+
+LossSums Model::forward_loss(const Batch& batch, const WeightSource* source) const {
+  const Impl& m = *impl_;
+  const int R = labelled_head(m, batch, source ? *source : m.stored);
+  return sum_losses(m.ws, batch, R);
+}
+
+std::vector<float> Model::forward_candidate_logprobs(const Batch& batch, const std::vector<int32_t>& candidates,
+                                                     const WeightSource* source) const {
+  const Impl& m = *impl_;
+  m.check_tokens(candidates.data(), candidates.size());
+  const int R = labelled_head(m, batch, source ? *source : m.stored), V = m.config.vocab_size;
+  const Workspace& ws = m.ws;
+  const size_t C = candidates.size();
+  std::vector<float> out(static_cast<size_t>(R) * C);
+  // loss[r] = logsumexp − logit[target], so log p(c) = logit[c] − logit[target] − loss[r].
+  for (int r = 0; r < R; ++r) {
+    const float* z = &ws.logits[static_cast<size_t>(r) * V];
+    const float log_sum = z[ws.targets[r]] + ws.loss[r];
+    for (size_t c = 0; c < C; ++c) out[r * C + c] = z[candidates[c]] - log_sum;
+  }
+  return out;
 }
 
 std::vector<float> Model::forward_logits(const std::vector<int32_t>& tokens, int B, int T,

@@ -83,6 +83,11 @@ class Model {
   // Loss at labelled positions; keeps only one layer's activations (inference memory).
   // The LM head runs only on labelled rows.
   LossSums forward_loss(const Batch& batch, const WeightSource* source = nullptr) const;
+  // Log-probabilities of the token ids `candidates` at every labelled position, row-major
+  // [labelled positions, candidates.size()], from the same single pass as forward_loss.
+  // Scores single-token verbalizers (spam/ham, great/terrible) with one row per example.
+  std::vector<float> forward_candidate_logprobs(const Batch& batch, const std::vector<int32_t>& candidates,
+                                                const WeightSource* source = nullptr) const;
   // Full logits [B*T, vocab] (tests, evaluation of small batches).
   std::vector<float> forward_logits(const std::vector<int32_t>& tokens, int B, int T,
                                     const WeightSource* source = nullptr) const;

@@ -1,0 +1,32 @@
+// How data-parallel ranks agree: zeroth-order training moves only a few loss scalars per
+// step, so the whole interface is a sum all-reduce of doubles plus a hash all-gather.
+// Implementations: local (one process) here; MPI and NCCL beside it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qzo {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;  // "local", "mpi", "nccl"
+  // Element-wise sum over ranks, in place; every rank receives the same result.
+  virtual void all_reduce_sum(double* values, int count) = 0;
+  // Every rank's value, in rank order.
+  virtual std::vector<uint64_t> all_gather(uint64_t value) = 0;
+  // Bytes this rank has sent through all_reduce_sum so far (the figure a ZO step reports
+  // beside a gradient all-reduce).
+  uint64_t bytes_reduced() const { return bytes_reduced_; }
+
+ protected:
+  uint64_t bytes_reduced_ = 0;
+};
+
+std::unique_ptr<Communicator> make_local_communicator();
+
+}  // namespace qzo

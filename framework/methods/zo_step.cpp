@@ -1,0 +1,74 @@
+#include "framework/methods/zo_step.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "framework/core/error.h"
+
+namespace qzo {
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+uint64_t perturbation_seed(uint64_t run_seed, int64_t step, int k) {
+  return splitmix64(splitmix64(splitmix64(run_seed) ^ static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(k));
+}
+
+double clip_projected_grad(double d, const std::optional<double>& threshold) {
+  if (!threshold) return d;
+  return std::clamp(d, -*threshold, *threshold);
+}
+
+ZoStepResult zo_step(ZoParameters& params, const Objective& objective, uint64_t run_seed, int64_t step, double lr,
+                     const ZoOptions& o, Communicator& comm) {
+  const int n = o.n_perturbations;
+  if (n < 1) fail("method.n_perturbations must be at least 1");
+  ZoStepResult r;
+  // [Σloss+_k, Σloss−_k, count_k] for every k: the step's only communication.
+  std::vector<double> sums(3 * static_cast<size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    const uint64_t seed = perturbation_seed(run_seed, step, k);
+    const LocalLoss plus = objective(*params.perturbed(seed, +o.eps));
+    const LocalLoss minus = objective(*params.perturbed(seed, -o.eps));
+    r.forward_passes += 2;
+    sums[3 * k] = plus.sum;
+    sums[3 * k + 1] = minus.sum;
+    sums[3 * k + 2] = plus.count;
+  }
+  comm.all_reduce_sum(sums.data(), static_cast<int>(sums.size()));
+
+  for (int k = 0; k < n; ++k) {
+    const double count = std::max(1.0, sums[3 * k + 2]);
+    const double lp = sums[3 * k] / count, lm = sums[3 * k + 1] / count;
+    const double d = (lp - lm) / (2.0 * o.eps);
+    const double c = clip_projected_grad(d, o.clip_threshold);
+    r.loss_plus.push_back(lp);
+    r.loss_minus.push_back(lm);
+    r.raw_grad.push_back(d);
+    r.clipped_grad.push_back(c);
+    r.clipped += c != d;
+    r.count = sums[3 * k + 2];
+    if (!std::isfinite(lp) || !std::isfinite(lm)) r.skipped = true;
+  }
+  if (r.skipped) {
+    if (o.stop_on_nonfinite)
+      fail("step " + std::to_string(step) + ": non-finite loss (L+ " + std::to_string(r.loss_plus[0]) + ", L- " +
+           std::to_string(r.loss_minus[0]) + ") and method.nonfinite is 'stop'");
+    return r;
+  }
+  // The n updates are averaged; z_k is regenerated from its seed, never stored.
+  for (int k = 0; k < n; ++k)
+    params.update(perturbation_seed(run_seed, step, k), static_cast<float>(-lr * r.clipped_grad[k] / n),
+                  static_cast<float>(lr * o.weight_decay / n));
+  return r;
+}
+
+}  // namespace qzo

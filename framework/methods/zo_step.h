@@ -1,0 +1,49 @@
+// One zeroth-order step (DESIGN.md §1), shaped for data parallelism: every rank evaluates
+// L(θ ± εz) on its own shard, one all-reduce sums [Σloss+, Σloss−, count] for all n
+// perturbations, and every rank derives the same projected gradients and applies the
+// same update.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "framework/dist/communicator.h"
+#include "framework/methods/zo_parameters.h"
+
+namespace qzo {
+
+struct ZoOptions {
+  float eps = 1e-3f;
+  int n_perturbations = 1;
+  std::optional<double> clip_threshold;  // nullopt: no directional-derivative clipping
+  float weight_decay = 0.0f;             // MeZO only
+  bool stop_on_nonfinite = false;        // else the step is skipped and counted
+};
+
+// A rank's summed loss over its shard and the number of terms in the sum.
+struct LocalLoss {
+  double sum = 0;
+  double count = 0;
+};
+
+using Objective = std::function<LocalLoss(const WeightSource&)>;
+
+struct ZoStepResult {
+  std::vector<double> loss_plus, loss_minus;  // global means, one per perturbation
+  std::vector<double> raw_grad, clipped_grad; // projected gradients d, before and after clipping
+  int clipped = 0;                            // how many of the n were clipped
+  bool skipped = false;                       // a non-finite loss: no update was applied
+  double count = 0;                           // global number of loss terms
+  int forward_passes = 0;                     // on this rank
+};
+
+// The seed of perturbation k at `step`: the same on every rank, independent of n.
+uint64_t perturbation_seed(uint64_t run_seed, int64_t step, int k);
+
+double clip_projected_grad(double d, const std::optional<double>& threshold);
+
+ZoStepResult zo_step(ZoParameters& params, const Objective& objective, uint64_t run_seed, int64_t step, double lr,
+                     const ZoOptions& options, Communicator& comm);
+
+}  // namespace qzo

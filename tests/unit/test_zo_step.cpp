@@ -1,0 +1,194 @@
+// The zeroth-order estimator as a specification: exact two forwards per step, clipping,
+// no drift at lr = 0, convergence on a quadratic, and MeZO's perturbation where weights are read.
+#include <cmath>
+
+#include "framework/core/error.h"
+#include "framework/core/philox.h"
+#include "framework/methods/mezo.h"
+#include "framework/methods/zo_step.h"
+#include "tests/unit/grad_check.h"
+
+namespace qzo {
+namespace {
+
+// θ ∈ R^n as the only "parameter" 0; the objective reads it through the WeightSource.
+class VectorParameters final : public ZoParameters {
+ public:
+  explicit VectorParameters(std::vector<float> theta) : theta_(std::move(theta)) {}
+  std::string describe() const override { return "vector"; }
+  size_t size() const override { return theta_.size(); }
+  const Model& model() const override { throw Error("no model"); }
+  std::unique_ptr<WeightSource> perturbed(uint64_t seed, float eps) const override {
+    return std::make_unique<Source>(theta_, seed, eps);
+  }
+  std::unique_ptr<WeightSource> current() const override { return std::make_unique<Source>(theta_, 0, 0.0f); }
+  void update(uint64_t seed, float step, float) override {
+    for (size_t i = 0; i < theta_.size(); ++i) theta_[i] += step * philox_normal(seed, 0, i);
+  }
+  std::vector<std::vector<uint8_t>> snapshot() const override { return {}; }
+  void restore(const std::vector<std::vector<uint8_t>>&) override {}
+  uint64_t state_hash() const override { return 0; }
+  size_t trainable_bytes() const override { return theta_.size() * 4; }
+  const std::vector<float>& theta() const { return theta_; }
+
+ private:
+  struct Source final : WeightSource {
+    const std::vector<float>& theta;
+    uint64_t seed;
+    float eps;
+    Source(const std::vector<float>& t, uint64_t s, float e) : theta(t), seed(s), eps(e) {}
+    const float* read(int, float* scratch) const override {
+      for (size_t i = 0; i < theta.size(); ++i) scratch[i] = theta[i] + eps * philox_normal(seed, 0, i);
+      return scratch;
+    }
+  };
+  std::vector<float> theta_;
+};
+
+Objective quadratic(size_t n, int* calls) {
+  return [n, calls](const WeightSource& w) {
+    std::vector<float> x(n);
+    const float* v = w.read(0, x.data());
+    double s = 0;
+    for (size_t i = 0; i < n; ++i) s += (v[i] - 1.0) * (v[i] - 1.0);
+    if (calls) ++*calls;
+    return LocalLoss{s, 1.0};
+  };
+}
+
+TEST(ZoStep, ExactlyTwoForwardPassesPerPerturbation) {
+  VectorParameters p({0.0f, 0.0f, 0.0f});
+  auto comm = make_local_communicator();
+  int calls = 0;
+  ZoOptions o;
+  const ZoStepResult r = zo_step(p, quadratic(3, &calls), 1, 0, 0.01, o, *comm);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(r.forward_passes, 2);
+  o.n_perturbations = 3;
+  calls = 0;
+  zo_step(p, quadratic(3, &calls), 1, 1, 0.01, o, *comm);
+  EXPECT_EQ(calls, 6);
+  EXPECT_EQ(comm->bytes_reduced(), (3u + 9u) * sizeof(double));  // one reduction of 3n scalars per step
+}
+
+TEST(ZoStep, ProjectedGradientIsTheCentralDifference) {
+  VectorParameters p({0.5f, -2.0f});
+  auto comm = make_local_communicator();
+  ZoOptions o;
+  o.eps = 1e-3f;
+  const uint64_t seed = perturbation_seed(7, 4, 0);
+  // For f = Σ(θ−1)², (f(θ+εz) − f(θ−εz)) / 2ε = 2 Σ (θ−1) z exactly.
+  double expected = 0;
+  for (int i = 0; i < 2; ++i) expected += 2.0 * (p.theta()[i] - 1.0) * philox_normal(seed, 0, i);
+  const ZoStepResult r = zo_step(p, quadratic(2, nullptr), 7, 4, 0.0, o, *comm);
+  EXPECT_NEAR(r.raw_grad[0], expected, 1e-2 * std::fabs(expected) + 1e-3);
+}
+
+TEST(ZoStep, MinimizesAQuadratic) {
+  VectorParameters p(std::vector<float>(8, -1.0f));
+  auto comm = make_local_communicator();
+  ZoOptions o;
+  const auto loss_of = [&] { return quadratic(8, nullptr)(*p.current()).sum; };
+  const double before = loss_of();
+  for (int step = 0; step < 400; ++step) zo_step(p, quadratic(8, nullptr), 3, step, 0.02, o, *comm);
+  EXPECT_LT(loss_of(), 0.01 * before);
+}
+
+TEST(ZoStep, ClippingClipsAndIsCounted) {
+  VectorParameters p(std::vector<float>(4, 100.0f));  // far from the optimum: |d| is large
+  auto comm = make_local_communicator();
+  ZoOptions o;
+  o.clip_threshold = 1.0;
+  o.n_perturbations = 4;
+  const ZoStepResult r = zo_step(p, quadratic(4, nullptr), 5, 0, 0.0, o, *comm);
+  EXPECT_EQ(r.clipped, 4);
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_GT(std::fabs(r.raw_grad[k]), 1.0);
+    EXPECT_EQ(std::fabs(r.clipped_grad[k]), 1.0);
+    EXPECT_EQ(std::signbit(r.clipped_grad[k]), std::signbit(r.raw_grad[k]));
+  }
+  EXPECT_EQ(clip_projected_grad(0.5, 1.0), 0.5);
+  EXPECT_EQ(clip_projected_grad(-7.0, std::nullopt), -7.0);
+}
+
+TEST(ZoStep, NonFiniteLossSkipsOrStops) {
+  VectorParameters p({1.0f});
+  auto comm = make_local_communicator();
+  const Objective nan_loss = [](const WeightSource&) { return LocalLoss{NAN, 1.0}; };
+  ZoOptions o;
+  const ZoStepResult r = zo_step(p, nan_loss, 1, 0, 1.0, o, *comm);
+  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(p.theta()[0], 1.0f);
+  o.stop_on_nonfinite = true;
+  EXPECT_THROW(zo_step(p, nan_loss, 1, 0, 1.0, o, *comm), Error);
+}
+
+ModelConfig small_config() {
+  ModelConfig c;
+  c.vocab_size = 13;
+  c.hidden_size = 8;
+  c.intermediate_size = 12;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 2;
+  c.num_key_value_heads = 1;
+  c.head_dim = 4;
+  c.max_position_embeddings = 8;
+  return c;
+}
+
+Objective lm_objective(const Model& model) {
+  return [&model](const WeightSource& w) {
+    Batch b;
+    b.B = 1;
+    b.T = 4;
+    b.tokens = {1, 2, 3, 4};
+    b.targets = {2, 3, 4, 5};
+    const LossSums s = model.forward_loss(b, &w);
+    return LocalLoss{s.total_loss, double(s.total_count)};
+  };
+}
+
+class MezoStorage : public ::testing::TestWithParam<DType> {};
+
+TEST_P(MezoStorage, ZeroLrLeavesWeightsBitIdenticalAfter100Steps) {
+  Model model = Model::init(small_config(), 1, 0.3f);
+  if (GetParam() != DType::F32) {
+    const std::string dir = ::testing::TempDir() + "/qzo_mezo_storage";
+    model.save(dir);
+    model = Model::load(dir, GetParam());
+  }
+  MezoParameters p(model);
+  const uint64_t before = p.state_hash();
+  auto comm = make_local_communicator();
+  ZoOptions o;
+  o.weight_decay = 0.0f;
+  for (int step = 0; step < 100; ++step) zo_step(p, lm_objective(model), 9, step, 0.0, o, *comm);
+  EXPECT_EQ(p.state_hash(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, MezoStorage, ::testing::Values(DType::F32, DType::BF16));
+
+TEST(Mezo, PerturbationIsAppliedWhereWeightsAreRead) {
+  Model model = Model::init(small_config(), 2, 0.3f);
+  MezoParameters p(model);
+  const int id = 1;
+  std::vector<float> scratch(model.parameters()[id].numel());
+  const float* w = p.perturbed(42, 0.5f)->read(id, scratch.data());
+  const float* stored = model.parameters()[id].f32();
+  for (size_t i = 0; i < scratch.size(); ++i) EXPECT_FLOAT_EQ(w[i], stored[i] + 0.5f * philox_normal(42, id, i));
+}
+
+TEST(Mezo, TrainingLowersTheLoss) {
+  Model model = Model::init(small_config(), 3, 0.3f);
+  MezoParameters p(model);
+  auto comm = make_local_communicator();
+  const Objective f = lm_objective(model);
+  const double before = f(*p.current()).sum;
+  ZoOptions o;
+  o.n_perturbations = 4;
+  for (int step = 0; step < 300; ++step) zo_step(p, f, 11, step, 2e-3, o, *comm);
+  EXPECT_LT(f(*p.current()).sum, 0.9 * before);
+}
+
+}  // namespace
+}  // namespace qzo
