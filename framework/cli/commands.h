@@ -7,5 +7,6 @@ namespace qzo::cli {
 void add_tokenize_command(CLI::App& app);
 void add_pretrain_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 }  // namespace qzo::cli

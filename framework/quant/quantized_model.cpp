@@ -1,0 +1,104 @@
+// Quantizing a model's linear layers in place of their fp32 weights, the dequantizing
+// weight source QZO's two forward passes read through, and memory accounting.
+#include "framework/quant/quantized_model.h"
+
+#include <utility>
+
+#include "framework/core/error.h"
+
+namespace qzo {
+
+QuantizedModel::QuantizedModel(Model model, const QuantSpec& spec, std::vector<QuantizedLinear> layers)
+    : model_(std::move(model)), spec_(spec), layers_(std::move(layers)) {
+  const std::vector<Parameter>& params = model_.parameters();
+  layer_of_param_.assign(params.size(), -1);
+  for (size_t id = 0; id < params.size(); ++id) {
+    if (!params[id].is_matrix_weight) continue;
+    layer_of_param_[id] = static_cast<int>(param_of_layer_.size());
+    param_of_layer_.push_back(static_cast<int>(id));
+  }
+  if (param_of_layer_.size() != layers_.size())
+    fail("quantized model: " + std::to_string(layers_.size()) + " quantized layers for " +
+         std::to_string(param_of_layer_.size()) + " linear weights");
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Parameter& p = params[param_of_layer_[l]];
+    if (p.shape.size() != 2 || layers_[l].out_features() != p.shape[0] || layers_[l].in_features() != p.shape[1])
+      fail(p.name + ": quantized layer is [" + std::to_string(layers_[l].out_features()) + ", " +
+           std::to_string(layers_[l].in_features()) + "], the parameter is " +
+           (p.shape.size() == 2 ? "[" + std::to_string(p.shape[0]) + ", " + std::to_string(p.shape[1]) + "]"
+                                : "not a matrix"));
+  }
+}
+
+QuantizedModel QuantizedModel::quantize(Model model, const QuantSpec& spec) {
+  spec.validate();
+  std::vector<Parameter>& params = model.parameters();
+  std::vector<float> scratch;
+  std::vector<QuantizedLinear> layers;
+  for (size_t id = 0; id < params.size(); ++id) {
+    Parameter& p = params[id];
+    if (!p.is_matrix_weight) continue;
+    if (p.shape.size() != 2) fail(p.name + ": a linear weight must be a matrix");
+    scratch.resize(static_cast<size_t>(p.numel()));
+    const float* W = model.stored_weights().read(static_cast<int>(id), scratch.data());
+    layers.push_back(QuantizedLinear::quantize(W, static_cast<int>(p.shape[0]), static_cast<int>(p.shape[1]),
+                                               spec, p.name));
+    // Release the full-precision copy: the codes are now the weight.
+    std::vector<uint8_t>().swap(p.bytes);
+  }
+  return QuantizedModel(std::move(model), spec, std::move(layers));
+}
+
+int QuantizedModel::layer_of(int param_id) const {
+  if (param_id < 0 || static_cast<size_t>(param_id) >= layer_of_param_.size())
+    fail("quantized model: parameter id " + std::to_string(param_id) + " is out of range");
+  return layer_of_param_[param_id];
+}
+
+int QuantizedModel::param_of(int layer) const {
+  if (layer < 0 || static_cast<size_t>(layer) >= param_of_layer_.size())
+    fail("quantized model: layer " + std::to_string(layer) + " is out of range [0, " +
+         std::to_string(param_of_layer_.size()) + ")");
+  return param_of_layer_[layer];
+}
+
+size_t QuantizedModel::num_scales() const {
+  size_t n = 0;
+  for (const QuantizedLinear& L : layers_) n += L.num_scales();
+  return n;
+}
+
+size_t QuantizedModel::weight_bytes() const {
+  size_t n = 0;
+  for (const QuantizedLinear& L : layers_) n += L.storage_bytes();
+  const std::vector<Parameter>& params = model_.parameters();
+  for (size_t id = 0; id < params.size(); ++id)
+    if (layer_of_param_[id] < 0) n += params[id].bytes.size();
+  return n;
+}
+
+size_t QuantizedModel::trainable_bytes() const { return num_scales() * sizeof(float); }
+
+LossSums QuantizedModel::forward_loss(const Batch& batch, const std::optional<Perturbation>& perturbation) const {
+  const QuantizedWeights source(*this, perturbation);
+  return model_.forward_loss(batch, &source);
+}
+
+std::vector<float> QuantizedModel::forward_logits(const std::vector<int32_t>& tokens, int B, int T,
+                                                  const std::optional<Perturbation>& perturbation) const {
+  const QuantizedWeights source(*this, perturbation);
+  return model_.forward_logits(tokens, B, T, &source);
+}
+
+const float* QuantizedWeights::read(int id, float* scratch) const {
+  const int l = model_->layer_of(id);
+  if (l < 0) return model_->model().stored_weights().read(id, scratch);
+  const QuantizedLinear& layer = model_->layers()[l];
+  if (perturbation_)
+    layer.dequantize_perturbed(scratch, perturbation_->seed, static_cast<uint32_t>(l), perturbation_->signed_eps);
+  else
+    layer.dequantize(scratch);
+  return scratch;
+}
+
+}  // namespace qzo
