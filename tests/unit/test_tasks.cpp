@@ -404,6 +404,10 @@ TEST(SpamTask, DrawsBalancedBodyDisjointSplitsFromTheHeldOutEmails) {
   }
   ASSERT_GE(spam_label, 0);
 
+  const std::string& t = spec.prompt.text();
+  ASSERT_EQ(t.rfind("Subject: {subject}\n\n{body}", 0), 0u) << t;
+  const std::string cue = t.substr(t.find("{body}") + 6);  // literal text after the body
+
   std::set<std::string> keys;
   std::map<std::string, int> split_of_body;
   const std::vector<Example>* splits[3] = {&data.train, &data.dev, &data.eval};
@@ -417,9 +421,11 @@ TEST(SpamTask, DrawsBalancedBodyDisjointSplitsFromTheHeldOutEmails) {
       spam += is_spam;
       EXPECT_EQ(e.prompt.rfind("Subject: ", 0), 0u) << e.id;
       EXPECT_EQ(e.candidates, expected_candidates);
-      const size_t body_at = e.prompt.find("\n\n");
-      ASSERT_NE(body_at, std::string::npos);
-      EXPECT_LE(e.prompt.size() - body_at - 2, static_cast<size_t>(spec.max_chars)) << e.id;
+      // "Subject: <subject>\n\n<body cut to max_chars><cue>", like the pretraining text.
+      const size_t body_at = e.prompt.find("\n\n") + 2;
+      ASSERT_GE(e.prompt.size(), body_at + cue.size()) << e.id;
+      EXPECT_EQ(e.prompt.substr(e.prompt.size() - cue.size()), cue) << e.id;
+      EXPECT_LE(e.prompt.size() - cue.size() - body_at, static_cast<size_t>(spec.max_chars)) << e.id;
       const auto [it, fresh] = split_of_body.emplace(heldout_body[e.id], s);
       EXPECT_EQ(it->second, s) << e.id << " repeats the body of an email in another split";
     }
