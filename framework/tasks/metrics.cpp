@@ -44,9 +44,14 @@ bool is_ascii_punctuation(utf8proc_int32_t c) {  // Python's string.punctuation
 bool is_word_char(utf8proc_int32_t c) {  // Python's \w on str: alphanumeric or underscore
   if (c == '_') return true;
   switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
       return true;
     default:
       return false;
@@ -133,7 +138,8 @@ std::string normalize_answer(const std::string& text) {
     }
     size_t e = i;
     while (e < s.size() && is_word_char(s[e])) ++e;
-    if (is_article(s, i, e)) std::fill(s.begin() + static_cast<long>(i), s.begin() + static_cast<long>(e), ' ');
+    if (is_article(s, i, e))
+      std::fill(s.begin() + static_cast<long>(i), s.begin() + static_cast<long>(e), ' ');
     i = e;
   }
   std::string out;
@@ -202,14 +208,16 @@ TaskScore score_predictions(const TaskSpec& spec, const std::vector<Example>& ex
     const Example& ex = examples[i];
     const int p = predictions[i].index;
     if (p < 0 || p >= static_cast<int>(ex.candidates.size()))
-      fail("task " + spec.name + ": prediction " + std::to_string(p) + " for example " + ex.id + " is not one of its " +
-           std::to_string(ex.candidates.size()) + " candidates");
-    const std::vector<int>& correct = ex.correct_labels.empty() ? std::vector<int>{ex.label} : ex.correct_labels;
+      fail("task " + spec.name + ": prediction " + std::to_string(p) + " for example " + ex.id +
+           " is not one of its " + std::to_string(ex.candidates.size()) + " candidates");
+    const std::vector<int>& correct =
+        ex.correct_labels.empty() ? std::vector<int>{ex.label} : ex.correct_labels;
     right += std::find(correct.begin(), correct.end(), p) != correct.end();
     gold.push_back(ex.label);
     predicted.push_back(p);
   }
-  const double acc = examples.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(examples.size());
+  const double acc =
+      examples.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(examples.size());
   switch (spec.metric) {
     case TaskMetric::f1_macro: {
       const double f1 = macro_f1(gold, predicted);

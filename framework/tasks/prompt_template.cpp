@@ -11,9 +11,8 @@
 namespace qzo {
 namespace {
 
-const char* const kBuiltinFilters[] = {"strip",       "lower",        "upper_first",
-                                       "lower_first_word", "question_mark", "drop_period",
-                                       "replace",     "fill"};
+const char* const kBuiltinFilters[] = {"strip",         "lower",       "upper_first", "lower_first_word",
+                                       "question_mark", "drop_period", "replace",     "fill"};
 
 bool is_builtin(const std::string& name) {
   for (const char* f : kBuiltinFilters)
@@ -22,8 +21,8 @@ bool is_builtin(const std::string& name) {
 }
 
 bool is_path_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
@@ -92,14 +91,12 @@ std::string field_text(const nlohmann::json& value, const std::string& record_wh
   fail(record_where + ": field '" + path + "' is " + json_kind(value) + ", expected text");
 }
 
-PromptTemplate PromptTemplate::parse(const std::string& text, const std::string& where,
-                                     const ValueMaps& maps, bool allow_candidate) {
+PromptTemplate PromptTemplate::parse(const std::string& text, const std::string& where, const ValueMaps& maps,
+                                     bool allow_candidate) {
   PromptTemplate t;
   t.text_ = text;
   t.maps_ = maps;
-  const auto bad = [&](const std::string& why) {
-    fail(where + ": template \"" + text + "\": " + why);
-  };
+  const auto bad = [&](const std::string& why) { fail(where + ": template \"" + text + "\": " + why); };
   std::string literal;
   size_t i = 0;
   while (i < text.size()) {
@@ -137,7 +134,8 @@ PromptTemplate PromptTemplate::parse(const std::string& text, const std::string&
       bad("{candidate} is only available in candidate_template");
     while (bar != std::string::npos) {
       const size_t next = inside.find('|', bar + 1);
-      const std::string spec = inside.substr(bar + 1, next == std::string::npos ? std::string::npos : next - bar - 1);
+      const std::string spec =
+          inside.substr(bar + 1, next == std::string::npos ? std::string::npos : next - bar - 1);
       bar = next;
       Filter f;
       const size_t colon = spec.find(':');
@@ -216,8 +214,7 @@ std::string PromptTemplate::apply(const Filter& f, std::string v, const std::str
   const auto& table = maps_.at(f.name);
   const auto it = table.find(v);
   if (it == table.end())
-    fail(record_where + ": field '" + path + "' is '" + v + "', which map '" + f.name +
-         "' does not list");
+    fail(record_where + ": field '" + path + "' is '" + v + "', which map '" + f.name + "' does not list");
   return it->second;
 }
 

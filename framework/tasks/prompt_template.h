@@ -19,8 +19,8 @@ class PromptTemplate {
   PromptTemplate() = default;
   // `where` ("configs/tasks/copa.yaml:7") prefixes every parse error. With
   // allow_candidate, {candidate} and the fill filter refer to the candidate being rendered.
-  static PromptTemplate parse(const std::string& text, const std::string& where,
-                              const ValueMaps& maps = {}, bool allow_candidate = false);
+  static PromptTemplate parse(const std::string& text, const std::string& where, const ValueMaps& maps = {},
+                              bool allow_candidate = false);
 
   // `record_where` ("train.jsonl:12") prefixes errors about the record: a missing field, a
   // field that is not text, a value that a map does not list.
@@ -54,7 +54,6 @@ class PromptTemplate {
 const nlohmann::json* find_field(const nlohmann::json& record, const std::string& path);
 // A scalar field as text: strings as they are, numbers and bools as JSON writes them.
 // Throws "<record_where>: field 'x' is <kind>, expected text" for lists and objects.
-std::string field_text(const nlohmann::json& value, const std::string& record_where,
-                       const std::string& path);
+std::string field_text(const nlohmann::json& value, const std::string& record_where, const std::string& path);
 
 }  // namespace qzo

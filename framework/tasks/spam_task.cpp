@@ -20,7 +20,8 @@ const std::vector<Email>& heldout_emails(const std::string& package) {
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(package);
   if (it == cache.end())
-    it = cache.emplace(package, split_spam_assassin(load_spam_assassin(npm_package_dir(package))).heldout).first;
+    it = cache.emplace(package, split_spam_assassin(load_spam_assassin(npm_package_dir(package))).heldout)
+             .first;
   return it->second;
 }
 
@@ -117,8 +118,8 @@ TaskData load_spam_task(const TaskSpec& spec, int n_train, int n_dev, int n_eval
       if (got[c] < target[c]) got[1 - c] += queues[1 - c].take(target[c] - got[c], picked[s]);
     if (got[0] + got[1] < n)
       fail("task " + spec.name + ": the held-out emails have too few distinct bodies for n_train " +
-           std::to_string(n_train) + " + n_dev " + std::to_string(n_dev) + " + n_eval " + std::to_string(n_eval) +
-           " disjoint by body; ask for fewer");
+           std::to_string(n_train) + " + n_dev " + std::to_string(n_dev) + " + n_eval " +
+           std::to_string(n_eval) + " disjoint by body; ask for fewer");
     for (int c = 0; c < 2; ++c) class_total[c] += got[c];
   }
 
@@ -127,7 +128,8 @@ TaskData load_spam_task(const TaskSpec& spec, int n_train, int n_dev, int n_eval
   std::vector<Example>* outs[3] = {&data.eval, &data.train, &data.dev};
   for (int s = 0; s < 3; ++s) {
     // Interleave the classes; the salt keeps the three orders unrelated.
-    const uint64_t order_seed = (s == 0 ? kEvalSeed : seed) ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(s + 1));
+    const uint64_t order_seed =
+        (s == 0 ? kEvalSeed : seed) ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(s + 1));
     for (size_t k : seeded_permutation(picked[s].size(), order_seed)) {
       const Email& e = emails[picked[s][k]];
       Example ex = make_example(spec, email_record(e), "spam-assassin " + e.key);

@@ -85,13 +85,15 @@ Example make_example(const TaskSpec& spec, const nlohmann::json& record, const s
         }
       }
       if (choices.empty()) fail(where + ": no candidates");  // one is allowed (some ReCoRD passages)
-      for (const std::string& c : choices) ex.candidates.push_back(spec.candidate_template.render(*rec, where, &c));
+      for (const std::string& c : choices)
+        ex.candidates.push_back(spec.candidate_template.render(*rec, where, &c));
       if (!spec.label_field.empty()) {
         const nlohmann::json* v = find_field(*rec, spec.label_field);
         if (!v) fail(where + ": missing field '" + spec.label_field + "'");
-        if (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() >= static_cast<int64_t>(choices.size()))
-          fail(where + ": field '" + spec.label_field + "' is " + v->dump() + ", expected a candidate index 0.." +
-               std::to_string(choices.size() - 1));
+        if (!v->is_number_integer() || v->get<int64_t>() < 0 ||
+            v->get<int64_t>() >= static_cast<int64_t>(choices.size()))
+          fail(where + ": field '" + spec.label_field + "' is " + v->dump() +
+               ", expected a candidate index 0.." + std::to_string(choices.size() - 1));
         ex.label = v->get<int>();
         ex.correct_labels = {ex.label};
       } else {
@@ -100,7 +102,8 @@ Example make_example(const TaskSpec& spec, const nlohmann::json& record, const s
           if (std::find(ex.answers.begin(), ex.answers.end(), choices[i]) != ex.answers.end())
             ex.correct_labels.push_back(static_cast<int>(i));
         if (ex.correct_labels.empty())
-          fail(where + ": no candidate of '" + (spec.candidates_field.empty() ? "candidate_fields" : spec.candidates_field) +
+          fail(where + ": no candidate of '" +
+               (spec.candidates_field.empty() ? "candidate_fields" : spec.candidates_field) +
                "' is among the answers in '" + spec.answers_field + "'");
         ex.label = ex.correct_labels.front();
       }
@@ -124,8 +127,8 @@ Example make_example(const TaskSpec& spec, const nlohmann::json& record, const s
   return ex;
 }
 
-TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_train, int n_dev,
-                   int n_eval, uint64_t seed) {
+TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_train, int n_dev, int n_eval,
+                   uint64_t seed) {
   check_counts(spec.name, n_train, n_dev);
   if (spec.source == TaskSource::spam_assassin) return load_spam_task(spec, n_train, n_dev, n_eval, seed);
 
@@ -143,7 +146,8 @@ TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_trai
   const std::vector<size_t> order = seeded_permutation(train.size(), seed);
   for (size_t i = 0; i < want; ++i) {
     const TaskRecord& r = train[order[i]];
-    (i < static_cast<size_t>(n_train) ? data.train : data.dev).push_back(make_example(spec, r.value, r.where));
+    (i < static_cast<size_t>(n_train) ? data.train : data.dev)
+        .push_back(make_example(spec, r.value, r.where));
   }
   if (n_eval < 0 || static_cast<size_t>(n_eval) >= valid.size()) {
     for (const TaskRecord& r : valid) data.eval.push_back(make_example(spec, r.value, r.where));
@@ -157,8 +161,7 @@ TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_trai
   return data;
 }
 
-std::string build_icl_prompt(const std::vector<Example>& demos, const Example& query,
-                             const TaskSpec& spec) {
+std::string build_icl_prompt(const std::vector<Example>& demos, const Example& query, const TaskSpec& spec) {
   std::string out;
   for (const Example& d : demos) out += d.prompt + d.target + spec.demo_separator;
   return out + query.prompt;

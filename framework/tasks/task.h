@@ -16,8 +16,8 @@ struct Example {
   // classification / multiple_choice: the text appended after the prompt for each choice,
   // e.g. " great" / " terrible", or COPA's two filled choices. Empty for generation.
   std::vector<std::string> candidates;
-  int label = -1;                   // index of the correct candidate; -1 for generation
-  std::vector<int> correct_labels;  // every correct index (ReCoRD may list several); has label
+  int label = -1;                    // index of the correct candidate; -1 for generation
+  std::vector<int> correct_labels;   // every correct index (ReCoRD may list several); has label
   std::vector<std::string> answers;  // generation: gold answers; ReCoRD: the gold entities
   // The gold continuation: candidates[label], or the first answer through candidate_template.
   // What a demonstration shows and what training on a generation task teacher-forces.
@@ -41,14 +41,13 @@ Example make_example(const TaskSpec& spec, const nlohmann::json& record, const s
 // 2,400 held-out emails, balanced per class, and disjoint by body (see docs/tasks.md).
 // Deterministic for (spec, files, n_*, seed). Throws one line for a missing file, bad JSON
 // (file:line), a missing field (file:line and field) or counts the data cannot supply.
-TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_train, int n_dev,
-                   int n_eval, uint64_t seed);
+TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_train, int n_dev, int n_eval,
+                   uint64_t seed);
 constexpr uint64_t kEvalSeed = 0;
 
 // k demonstrations (prompt + target) joined by the spec's demo_separator, then the query's
 // prompt. With no demonstrations it is the query's prompt.
-std::string build_icl_prompt(const std::vector<Example>& demos, const Example& query,
-                             const TaskSpec& spec);
+std::string build_icl_prompt(const std::vector<Example>& demos, const Example& query, const TaskSpec& spec);
 
 // Fisher-Yates with a 64-bit Mersenne Twister and exact bounded draws, so the order is the
 // same with every standard library (std::shuffle's is not specified).

