@@ -8,5 +8,6 @@ void add_tokenize_command(CLI::App& app);
 void add_pretrain_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace qzo::cli

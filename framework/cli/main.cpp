@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   qzo::cli::add_pretrain_command(app);
   qzo::cli::add_generate_command(app);
   qzo::cli::add_quantize_command(app);
+  qzo::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

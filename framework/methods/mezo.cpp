@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "framework/core/error.h"
+#include "framework/core/hash.h"
 #include "framework/core/philox.h"
 
 namespace qzo {
@@ -34,11 +35,6 @@ class MezoPerturbedWeights final : public WeightSource {
   float signed_eps_;
   mutable std::vector<float> z_;
 };
-
-uint64_t fnv1a(const uint8_t* data, size_t n, uint64_t h) {
-  for (size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 0x100000001b3ULL;
-  return h;
-}
 
 }  // namespace
 
@@ -99,8 +95,8 @@ void MezoParameters::restore(const std::vector<std::vector<uint8_t>>& snapshot) 
 }
 
 uint64_t MezoParameters::state_hash() const {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (const Parameter& p : model_.parameters()) h = fnv1a(p.bytes.data(), p.bytes.size(), h);
+  uint64_t h = kFnvOffset;
+  for (const Parameter& p : model_.parameters()) h = fnv1a64_bytes(p.bytes.data(), p.bytes.size(), h);
   return h;
 }
 

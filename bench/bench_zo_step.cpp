@@ -1,0 +1,93 @@
+// Is a zeroth-order step "two forwards and nothing else"? Times one forward of a batch and
+// one full QZO / MeZO step (two perturbed forwards + the update) on the same batch, and
+// prints the ratio (target: ≤ 2.1). Uses models/qzo-tiny when present, else a random model
+// of the same shape.
+//   build/bench_zo_step [model_dir] [threads]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+
+#include "framework/core/paths.h"
+#include "framework/core/threads.h"
+#include "framework/methods/mezo.h"
+#include "framework/methods/qzo.h"
+#include "framework/methods/zo_step.h"
+#include "framework/train/task_encoding.h"
+
+using namespace qzo;
+
+namespace {
+
+double median_seconds(const std::function<void()>& f, int reps) {
+  std::vector<double> t;
+  f();  // warm-up: workspaces allocated, caches filled
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+Model default_shaped_model(const std::string& dir) {
+  if (file_exists(dir + "/config.json")) return Model::load(dir);
+  ModelConfig c;
+  c.vocab_size = 4096; c.hidden_size = 192; c.intermediate_size = 512; c.num_hidden_layers = 4;
+  c.num_attention_heads = 6; c.num_key_value_heads = 2; c.head_dim = 32; c.max_position_embeddings = 256;
+  c.tie_word_embeddings = true;
+  return Model::init(c, 1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : std::string(QZO_SOURCE_DIR) + "/models/qzo-tiny";
+  set_compute_threads(argc > 2 ? std::atoi(argv[2]) : 0);
+  const int B = 16, T = 128;
+  std::mt19937 rng(7);
+  std::vector<EncodedExample> batch(B);
+  for (auto& e : batch) {
+    for (int t = 0; t < T; ++t) e.prompt.push_back(static_cast<int32_t>(rng() % 4000 + 2));
+    e.candidates = {{100}, {200}};
+    e.label = static_cast<int>(rng() % 2);
+  }
+  EncodingOptions opts;
+  opts.batch_rows = B;
+  auto comm = make_local_communicator();
+  ZoOptions zo;
+  zo.clip_threshold = 100.0;
+
+  std::printf("batch %d x %d tokens, %d threads, model %s\n", B, T, compute_threads(),
+              file_exists(dir + "/config.json") ? dir.c_str() : "(random, default shape)");
+  std::printf("%-22s %12s %12s %8s\n", "method", "forward ms", "ZO step ms", "ratio");
+  {
+    QuantSpec spec = QuantSpec::parse("rtn:bits=4,group_size=32");
+    QuantizedModel qm = QuantizedModel::quantize(default_shaped_model(dir), spec);
+    QzoParameters params(qm, 1e-7f);
+    const auto weights = params.current();
+    const double fwd = median_seconds([&] { task_objective(qm.model(), *weights, batch, false, opts); }, 7);
+    long step = 0;
+    const Objective f = [&](const WeightSource& w) {
+      const ObjectiveSum s = task_objective(qm.model(), w, batch, false, opts);
+      return LocalLoss{s.sum, s.count};
+    };
+    const double zs = median_seconds([&] { zo_step(params, f, 1, step++, 1e-5, zo, *comm); }, 7);
+    std::printf("%-22s %12.1f %12.1f %8.2f\n", "qzo rtn4 g32", fwd * 1e3, zs * 1e3, zs / fwd);
+  }
+  {
+    Model model = default_shaped_model(dir);
+    MezoParameters params(model);
+    const auto weights = params.current();
+    const double fwd = median_seconds([&] { task_objective(model, *weights, batch, false, opts); }, 7);
+    long step = 0;
+    const Objective f = [&](const WeightSource& w) {
+      const ObjectiveSum s = task_objective(model, w, batch, false, opts);
+      return LocalLoss{s.sum, s.count};
+    };
+    const double zs = median_seconds([&] { zo_step(params, f, 1, step++, 1e-6, zo, *comm); }, 7);
+    std::printf("%-22s %12.1f %12.1f %8.2f\n", "mezo f32", fwd * 1e3, zs * 1e3, zs / fwd);
+  }
+}

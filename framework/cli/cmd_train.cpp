@@ -1,0 +1,24 @@
+// `qzo train CONFIG [--set key=value ...]`: fine-tune or evaluate (see train/zo_trainer.h).
+#include "framework/cli/commands.h"
+#include "framework/config/load.h"
+#include "framework/dist/mpi_communicator.h"
+#include "framework/train/zo_trainer.h"
+
+namespace qzo::cli {
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "fine-tune with QZO/MeZO or evaluate zero-shot/ICL on a task");
+  auto config_path = std::make_shared<std::string>();
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  auto comm_kind = std::make_shared<std::string>("auto");
+  cmd->add_option("config", *config_path, "run YAML (e.g. configs/quickstart.yaml)")->required();
+  cmd->add_option("--set", *overrides, "override a config key: --set optim.lr=1e-6");
+  cmd->add_option("--comm", *comm_kind, "auto (MPI under mpirun), local or mpi");
+  cmd->callback([config_path, overrides, comm_kind] {
+    const Config cfg = load_config(*config_path, train_schema(), *overrides);
+    auto comm = make_communicator(*comm_kind);
+    run_training(cfg, *comm);
+  });
+}
+
+}  // namespace qzo::cli

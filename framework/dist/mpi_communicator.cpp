@@ -1,0 +1,76 @@
+#include "framework/dist/mpi_communicator.h"
+
+#include <cstdlib>
+#include <mpi.h>
+
+#include "framework/core/error.h"
+
+namespace qzo {
+
+namespace {
+
+void mpi_check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  fail(std::string("MPI: ") + what + " failed: " + std::string(text, static_cast<size_t>(length)));
+}
+
+// Finalizes MPI when the process ends, after every communicator is gone.
+struct MpiSession {
+  MpiSession() {
+    int provided = 0;
+    mpi_check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  }
+  ~MpiSession() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+};
+
+void ensure_mpi() { static MpiSession session; }
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    ensure_mpi();
+    mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+    mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+  void all_reduce_sum(double* values, int count) override {
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+    bytes_reduced_ += sizeof(double) * static_cast<uint64_t>(count);
+  }
+  std::vector<uint64_t> all_gather(uint64_t value) override {
+    std::vector<uint64_t> all(static_cast<size_t>(size_));
+    mpi_check(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD), "MPI_Allgather");
+    return all;
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+}  // namespace
+
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"})
+    if (const char* v = std::getenv(var); v && std::atoi(v) > 0) return true;
+  return false;
+}
+
+std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
+
+std::unique_ptr<Communicator> make_communicator(const std::string& kind) {
+  if (kind == "local") return make_local_communicator();
+  if (kind == "mpi") return make_mpi_communicator();
+  if (kind == "auto") return launched_by_mpi() ? make_mpi_communicator() : make_local_communicator();
+  fail("--comm '" + kind + "' is not a communicator (expected auto, local or mpi)");
+}
+
+}  // namespace qzo

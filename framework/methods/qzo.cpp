@@ -1,0 +1,61 @@
+#include "framework/methods/qzo.h"
+
+#include <cstring>
+
+#include "framework/core/error.h"
+#include "framework/core/hash.h"
+#include "framework/quant/scale_update.h"
+
+namespace qzo {
+
+QzoParameters::QzoParameters(QuantizedModel& model, float scale_floor) : qmodel_(model), scale_floor_(scale_floor) {}
+
+std::string QzoParameters::describe() const {
+  return std::to_string(size()) + " scales of " + std::to_string(qmodel_.layers().size()) + " quantized layers (" +
+         qmodel_.spec().to_string() + ")";
+}
+
+size_t QzoParameters::size() const { return qmodel_.num_scales(); }
+
+std::unique_ptr<WeightSource> QzoParameters::perturbed(uint64_t seed, float signed_eps) const {
+  return std::make_unique<QuantizedWeights>(qmodel_, Perturbation{seed, signed_eps});
+}
+
+std::unique_ptr<WeightSource> QzoParameters::current() const { return std::make_unique<QuantizedWeights>(qmodel_); }
+
+void QzoParameters::update(uint64_t seed, float step, float) {
+  auto& layers = qmodel_.layers();
+  for (size_t l = 0; l < layers.size(); ++l)
+    apply_scale_update(layers[l].scales(), seed, static_cast<uint32_t>(l), step, scale_floor_);
+}
+
+std::vector<std::vector<uint8_t>> QzoParameters::snapshot() const {
+  std::vector<std::vector<uint8_t>> s;
+  for (const QuantizedLinear& layer : qmodel_.layers()) {
+    const auto& scales = layer.scales();
+    s.emplace_back(reinterpret_cast<const uint8_t*>(scales.data()),
+                   reinterpret_cast<const uint8_t*>(scales.data() + scales.size()));
+  }
+  return s;
+}
+
+void QzoParameters::restore(const std::vector<std::vector<uint8_t>>& snapshot) {
+  auto& layers = qmodel_.layers();
+  if (snapshot.size() != layers.size()) fail("qzo: snapshot does not match the model");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto& scales = layers[l].scales();
+    if (snapshot[l].size() != scales.size() * sizeof(float)) fail("qzo: snapshot does not match layer scales");
+    std::memcpy(scales.data(), snapshot[l].data(), snapshot[l].size());
+  }
+}
+
+uint64_t QzoParameters::state_hash() const {
+  uint64_t h = kFnvOffset;
+  for (const QuantizedLinear& layer : qmodel_.layers())
+    h = fnv1a64_bytes(layer.scales().data(), layer.scales().size() * sizeof(float), h);
+  return h;
+}
+
+size_t QzoParameters::trainable_bytes() const { return qmodel_.trainable_bytes(); }
+
+}  // namespace qzo

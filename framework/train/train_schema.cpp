@@ -1,0 +1,57 @@
+// The keys of a `qzo train` config (configs/quickstart.yaml documents each one).
+#include "framework/train/zo_trainer.h"
+
+namespace qzo {
+
+const Schema& train_schema() {
+  static const Schema schema = [] {
+    Schema s;
+    s.key<int64_t>("seed", 0, "run seed: data sampling and perturbations").min(0);
+    s.key<int>("threads", 0, "compute threads per rank (0 = cores / local ranks)").min(0);
+    Section model = s.section("model");
+    model.key<std::string>("path", required_key, "HF model folder (unquantized, or written by qzo quantize)");
+    model.choice("dtype", {"f32", "bf16", "fp16"}, "f32", "storage of unquantized weights");
+    Section quant = s.section("quant");
+    quant.choice("method", {"none", "rtn", "nf4"}, "rtn", "quantizer applied at load (none = unquantized)");
+    quant.key<int>("bits", 4, "bits per code (rtn: 2, 3, 4, 8; nf4: 4)").min(2).max(8);
+    quant.key<int>("group_size", 32, "weights per scale along a row (0 = per channel)").min(0);
+    quant.key<bool>("symmetric", false, "symmetric RTN (no zero points)");
+    Section method = s.section("method");
+    method.choice("name", {"qzo", "mezo", "zeroshot", "icl"}, "qzo", "what to run");
+    method.key<double>("eps", 1e-3, "perturbation scale ε").positive();
+    method.key<int>("n_perturbations", 1, "perturbations averaged per step").positive();
+    method.key<std::optional<double>>("clip_threshold", std::optional<double>(100.0),
+                                      "directional-derivative clipping C (none = off)")
+        .positive();
+    method.key<double>("scale_floor", 1e-7, "QZO: scales never step below this").min(0);
+    method.key<double>("weight_decay", 0.0, "MeZO: decoupled weight decay (not on norms/biases)").min(0);
+    method.choice("nonfinite", {"skip", "stop"}, "skip", "what a NaN/inf loss does to the step");
+    method.key<int>("icl_k", 4, "ICL: demonstrations per prompt").min(0);
+    Section optim = s.section("optim");
+    optim.key<double>("lr", 1e-5, "learning rate η").min(0);
+    optim.choice("schedule", {"constant", "linear", "cosine"}, "constant", "learning-rate schedule");
+    optim.key<int>("warmup_steps", 0, "linear warmup steps").min(0);
+    optim.key<int>("steps", 600, "zeroth-order steps").min(0);
+    optim.key<int>("batch_size", 16, "examples per step (global, over all ranks)").positive();
+    Section task = s.section("task");
+    task.key<std::string>("name", "spam", "configs/tasks/<name>.yaml or a path to a task YAML");
+    task.key<std::string>("data_dir", "", "folder of the task's JSONL files");
+    task.key<int>("n_train", 1000, "training examples").min(0);
+    task.key<int>("n_dev", 200, "dev examples (checkpoint selection)").min(0);
+    task.key<int>("n_eval", 1000, "evaluation examples").min(1);
+    task.key<int>("max_prompt_tokens", 160, "prompts are cut from the left to this many tokens").min(8);
+    task.key<int>("max_new_tokens", 32, "generation tasks: tokens generated per answer").positive();
+    Section eval = s.section("eval");
+    eval.key<int>("interval", 100, "steps between dev evaluations (0 = only at the end)").min(0);
+    eval.key<int>("batch_rows", 32, "rows per forward pass when scoring").positive();
+    eval.key<bool>("zero_shot", true, "also score the untrained model on the eval set");
+    Section log = s.section("log");
+    log.key<std::string>("dir", "runs", "where runs/<name>/summary.json is written");
+    log.key<std::string>("name", "", "run name (empty = <task>-<method>-<quant>-s<seed>)");
+    log.key<int>("interval", 10, "steps between progress lines").positive();
+    return s;
+  }();
+  return schema;
+}
+
+}  // namespace qzo

@@ -1,0 +1,333 @@
+#include "framework/train/zo_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "framework/core/error.h"
+#include "framework/core/paths.h"
+#include "framework/core/threads.h"
+#include "framework/methods/mezo.h"
+#include "framework/methods/qzo.h"
+#include "framework/methods/zo_step.h"
+#include "framework/quant/quantized_model.h"
+#include "framework/train/lr_schedule.h"
+#include "framework/train/progress.h"
+#include "framework/train/task_encoding.h"
+
+namespace qzo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool folder_is_quantized(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  if (!file_exists(path)) fail(path + ": not found (model.path must be an HF model folder)");
+  try {
+    return nlohmann::json::parse(read_text_file(path)).contains("quantization_config");
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(path + ": invalid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+QuantSpec quant_spec_of(const Config& cfg) {
+  QuantSpec spec = QuantSpec::defaults(quant_method_from_name(cfg.get<std::string>("quant.method")));
+  spec.bits = cfg.get<int>("quant.bits");
+  spec.group_size = cfg.get<int>("quant.group_size");
+  spec.symmetric = cfg.get<bool>("quant.symmetric");
+  spec.validate();
+  return spec;
+}
+
+long peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;
+  return 0;
+}
+
+// The weights a run evaluates and trains: a quantized model, or a plain one.
+struct LoadedModel {
+  std::optional<QuantizedModel> quantized;
+  std::optional<Model> plain;
+  const Model& model() const { return quantized ? quantized->model() : *plain; }
+  size_t weight_bytes() const {
+    if (quantized) return quantized->weight_bytes();
+    size_t n = 0;
+    for (const Parameter& p : plain->parameters()) n += p.bytes.size();
+    return n;
+  }
+};
+
+LoadedModel load_model(const Config& cfg) {
+  const std::string path = cfg.get<std::string>("model.path");
+  const DType dtype = storage_dtype_from_config(cfg.get<std::string>("model.dtype"));
+  LoadedModel m;
+  if (folder_is_quantized(path)) {
+    m.quantized.emplace(QuantizedModel::load(path, dtype));
+  } else if (cfg.get<std::string>("quant.method") != "none") {
+    m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype), quant_spec_of(cfg)));
+  } else {
+    m.plain.emplace(Model::load(path, dtype));
+  }
+  return m;
+}
+
+// "rtn4-g32", "rtn4s-g32" (symmetric), "nf4-g64", "rtn8-channel"; "f32" unquantized.
+std::string quant_label(const LoadedModel& m, const Config& cfg) {
+  if (!m.quantized) return cfg.get<std::string>("model.dtype");
+  const QuantSpec& s = m.quantized->spec();
+  const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
+  if (s.method == QuantMethod::Nf4) return "nf4-" + group;
+  return "rtn" + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group;
+}
+
+std::string default_run_name(const Config& cfg, const LoadedModel& m) {
+  const std::string task = fs::path(cfg.get<std::string>("task.name")).stem().string();
+  return task + "-" + cfg.get<std::string>("method.name") + "-" + quant_label(m, cfg) + "-s" +
+         std::to_string(cfg.get<int64_t>("seed"));
+}
+
+// Examples i with i % size == rank: every rank scores a disjoint shard.
+template <typename T>
+std::vector<T> shard_of(const std::vector<T>& all, const Communicator& comm) {
+  std::vector<T> mine;
+  for (size_t i = static_cast<size_t>(comm.rank()); i < all.size(); i += static_cast<size_t>(comm.size()))
+    mine.push_back(all[i]);
+  return mine;
+}
+
+void write_json_atomically(const std::string& path, const nlohmann::json& j) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) fail(path + ": cannot write");
+    out << j.dump(2) << "\n";
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+nlohmann::json run_training(const Config& cfg, Communicator& comm) {
+  set_compute_threads(cfg.get<int>("threads"), comm.size());
+  const bool root = comm.rank() == 0;
+  const std::string method = cfg.get<std::string>("method.name");
+  const uint64_t seed = static_cast<uint64_t>(cfg.get<int64_t>("seed"));
+
+  LoadedModel loaded = load_model(cfg);
+  if (method == "qzo" && !loaded.quantized)
+    fail(cfg.where("quant.method") + ": method qzo trains quantization scales; set quant.method to rtn or nf4");
+  if (method == "mezo" && loaded.quantized)
+    fail(cfg.where("quant.method") + ": method mezo trains full weights; set quant.method: none");
+  const Model& model = loaded.model();
+  const Tokenizer tokenizer = Tokenizer::from_file(cfg.get<std::string>("model.path") + "/tokenizer.json");
+
+  const TaskSpec spec = load_task_spec(cfg.get<std::string>("task.name"));
+  const TaskData data = load_task(spec, cfg.get<std::string>("task.data_dir"), cfg.get<int>("task.n_train"),
+                                  cfg.get<int>("task.n_dev"), cfg.get<int>("task.n_eval"), seed);
+  const bool generation = spec.kind == TaskKind::generation;
+  EncodingOptions enc_opts;
+  enc_opts.max_prompt_tokens = cfg.get<int>("task.max_prompt_tokens");
+  enc_opts.batch_rows = cfg.get<int>("eval.batch_rows");
+  enc_opts.max_total_tokens = model.config().max_position_embeddings;
+  const TaskEncoder encoder(tokenizer, spec, enc_opts);
+  auto encode_split = [&](const std::vector<Example>& examples) {
+    if (method != "icl") return encoder.encode_all(examples);
+    // ICL: k demonstrations drawn from the training examples with the run seed.
+    const int k = std::min<int>(cfg.get<int>("method.icl_k"), static_cast<int>(data.train.size()));
+    const std::vector<size_t> order = seeded_permutation(data.train.size(), seed ^ 0x1c1ULL);
+    std::vector<Example> demos;
+    for (int i = 0; i < k; ++i) demos.push_back(data.train[order[i]]);
+    std::vector<EncodedExample> out;
+    for (const Example& e : examples) out.push_back(encoder.encode(e, build_icl_prompt(demos, e, spec)));
+    return out;
+  };
+  const std::vector<EncodedExample> train = encoder.encode_all(data.train);
+  const std::vector<EncodedExample> dev = encode_split(data.dev);
+  const std::vector<EncodedExample> eval = encode_split(data.eval);
+  const int max_new_tokens = cfg.get<int>("task.max_new_tokens");
+
+  std::unique_ptr<ZoParameters> params;
+  std::optional<Model> mezo_model;  // MeZO trains a model it owns
+  if (method == "qzo")
+    params = std::make_unique<QzoParameters>(*loaded.quantized, static_cast<float>(cfg.get<double>("method.scale_floor")));
+  else if (method == "mezo")
+    params = std::make_unique<MezoParameters>(*loaded.plain);
+  auto current_weights = [&]() -> std::unique_ptr<WeightSource> {
+    if (params) return params->current();
+    if (loaded.quantized) return std::make_unique<QuantizedWeights>(*loaded.quantized);
+    struct Stored final : WeightSource {
+      const Model& m;
+      explicit Stored(const Model& model) : m(model) {}
+      const float* read(int id, float* s) const override { return m.stored_weights().read(id, s); }
+    };
+    return std::make_unique<Stored>(model);
+  };
+
+  // Scores a split: each rank predicts its shard, one all-reduce assembles the indices.
+  auto evaluate = [&](const std::vector<EncodedExample>& encoded, const std::vector<Example>& examples) {
+    const auto weights = current_weights();
+    std::vector<Prediction> all(encoded.size());
+    if (generation || comm.size() == 1) {
+      all = predict(model, *weights, encoded, generation, enc_opts, tokenizer, max_new_tokens);
+    } else {
+      std::vector<double> picked(encoded.size(), 0.0);
+      const auto mine = predict(model, *weights, shard_of(encoded, comm), false, enc_opts, tokenizer, 0);
+      for (size_t j = 0; j < mine.size(); ++j) picked[comm.rank() + j * comm.size()] = mine[j].index;
+      comm.all_reduce_sum(picked.data(), static_cast<int>(picked.size()));
+      for (size_t i = 0; i < all.size(); ++i) all[i].index = static_cast<int>(picked[i]);
+    }
+    return score_predictions(spec, examples, all);
+  };
+
+  const std::string run_name = cfg.get<std::string>("log.name").empty() ? default_run_name(cfg, loaded)
+                                                                        : cfg.get<std::string>("log.name");
+  const std::string run_dir = cfg.get<std::string>("log.dir") + "/" + run_name;
+  if (root) {
+    fs::create_directories(run_dir);
+    std::printf("train: %s | task %s (%zu train, %zu dev, %zu eval) | %s | model %.2fM params, weights %.2f MB\n",
+                run_name.c_str(), spec.name.c_str(), train.size(), dev.size(), eval.size(),
+                params ? params->describe().c_str() : method.c_str(), model.num_parameters() / 1e6,
+                loaded.weight_bytes() / 1e6);
+    std::fflush(stdout);
+  }
+
+  nlohmann::json summary = {{"run", run_name},     {"task", spec.name},
+                            {"method", method},    {"metric", to_string(spec.metric)},
+                            {"seed", seed},        {"world_size", comm.size()},
+                            {"backend", comm.backend()},
+                            {"quant", loaded.quantized ? loaded.quantized->spec().to_string() : "none"},
+                            {"config", cfg.to_yaml()}};
+  ProgressClock total_clock(1);
+  if (cfg.get<bool>("eval.zero_shot") || !params) {
+    const TaskScore s = evaluate(eval, data.eval);
+    summary["zero_shot"] = s.value;
+    if (root) std::printf("eval before training: %s %.4f on %zu examples\n", s.metric.c_str(), s.value, eval.size());
+  }
+
+  const int steps = params ? cfg.get<int>("optim.steps") : 0;
+  ZoOptions zo;
+  zo.eps = static_cast<float>(cfg.get<double>("method.eps"));
+  zo.n_perturbations = cfg.get<int>("method.n_perturbations");
+  zo.clip_threshold = cfg.get_optional_double("method.clip_threshold");
+  zo.weight_decay = static_cast<float>(cfg.get<double>("method.weight_decay"));
+  zo.stop_on_nonfinite = cfg.get<std::string>("method.nonfinite") == "stop";
+  LrSchedule lr;
+  lr.kind = cfg.get<std::string>("optim.schedule");
+  lr.peak = cfg.get<double>("optim.lr");
+  lr.warmup_steps = cfg.get<int>("optim.warmup_steps");
+  lr.total_steps = std::max(1, steps);
+  const int batch_size = cfg.get<int>("optim.batch_size");
+  const int eval_interval = cfg.get<int>("eval.interval"), log_interval = cfg.get<int>("log.interval");
+  if (steps > 0 && train.empty()) fail(cfg.where("task.n_train") + ": training needs task.n_train > 0");
+
+  double best_dev = -INFINITY;
+  long best_step = 0;
+  std::vector<std::vector<uint8_t>> best_state;
+  auto consider_dev = [&](long step) {
+    if (dev.empty()) return;
+    const TaskScore s = evaluate(dev, data.dev);
+    const bool better = s.value > best_dev;
+    if (better) {
+      best_dev = s.value;
+      best_step = step;
+      best_state = params->snapshot();
+    }
+    if (root)
+      std::printf("eval step %ld | dev %s %.4f%s\n", step, s.metric.c_str(), s.value, better ? " | best" : "");
+  };
+  if (steps > 0) consider_dev(0);
+
+  ProgressClock clock(steps);
+  long clipped = 0, skipped = 0, perturbations = 0;
+  int64_t tokens_total = 0;
+  double loss_ema = NAN;
+  std::vector<size_t> order;
+  size_t cursor = 0;
+  uint64_t epoch = 0;
+  for (long step = 0; step < steps; ++step) {
+    // The global batch: the next batch_size examples of a seeded shuffle, reshuffled per
+    // epoch; this rank takes every size-th of them.
+    std::vector<EncodedExample> global;
+    while (static_cast<int>(global.size()) < batch_size) {
+      if (cursor == order.size()) {
+        order = seeded_permutation(train.size(), seed * 1000003ULL + epoch++);
+        cursor = 0;
+      }
+      global.push_back(train[order[cursor++]]);
+    }
+    const std::vector<EncodedExample> mine = shard_of(global, comm);
+    int64_t step_tokens = 0;
+    const Objective objective = [&](const WeightSource& w) {
+      const ObjectiveSum s = task_objective(model, w, mine, generation, enc_opts);
+      step_tokens += s.tokens;
+      return LocalLoss{s.sum, s.count};
+    };
+    const double rate = lr.at(step);
+    const ZoStepResult r = zo_step(*params, objective, seed, step, rate, zo, comm);
+    clipped += r.clipped;
+    perturbations += zo.n_perturbations;
+    skipped += r.skipped;
+    tokens_total += step_tokens;
+    const double ms = clock.tick(step_tokens * comm.size()) * 1e3;
+    const double loss = 0.5 * (r.loss_plus[0] + r.loss_minus[0]);
+    if (std::isfinite(loss)) loss_ema = std::isnan(loss_ema) ? loss : 0.95 * loss_ema + 0.05 * loss;
+    if (root && ((step + 1) % log_interval == 0 || step == 0)) {
+      char d[96];
+      if (r.clipped) std::snprintf(d, sizeof d, "%+.2e (clipped %+.2e)", r.raw_grad[0], r.clipped_grad[0]);
+      else std::snprintf(d, sizeof d, "%+.2e", r.raw_grad[0]);
+      std::printf("step %ld/%d | loss %.4f | d %s | lr %.1e | %.0f ms | %s tok/s | eta %s%s\n", step + 1, steps,
+                  loss_ema, d, rate, ms, format_rate(clock.tokens_per_second()).c_str(), clock.eta(step + 1).c_str(),
+                  r.skipped ? " | skipped (non-finite)" : "");
+      std::fflush(stdout);
+    }
+    if (eval_interval > 0 && (step + 1) % eval_interval == 0 && step + 1 < steps) consider_dev(step + 1);
+  }
+  if (steps > 0) {
+    consider_dev(steps);
+    if (!best_state.empty()) params->restore(best_state);
+  }
+
+  const TaskScore final_score = evaluate(eval, data.eval);
+  const double train_seconds = clock.elapsed();
+  summary["final"] = final_score.value;
+  summary["final_parts"] = nlohmann::json::object();
+  for (const auto& [name, value] : final_score.parts) summary["final_parts"][name] = value;
+  summary["eval_examples"] = eval.size();
+  summary["steps"] = steps;
+  summary["best_dev"] = std::isfinite(best_dev) ? nlohmann::json(best_dev) : nlohmann::json(nullptr);
+  summary["best_step"] = best_step;
+  summary["clip_rate"] = perturbations ? double(clipped) / double(perturbations) : 0.0;
+  summary["skipped_steps"] = skipped;
+  summary["train_seconds"] = train_seconds;
+  summary["ms_per_step"] = steps ? 1e3 * train_seconds / steps : 0.0;
+  summary["tokens_per_second"] = train_seconds > 0 ? double(tokens_total * comm.size()) / train_seconds : 0.0;
+  summary["bytes_reduced_per_step"] = steps ? double(comm.bytes_reduced()) / steps : 0.0;
+  summary["memory"] = {{"weights_bytes", loaded.weight_bytes()},
+                       {"trainable_bytes", params ? params->trainable_bytes() : 0},
+                       {"optimizer_bytes", 0},
+                       {"peak_rss_bytes", peak_rss_bytes()}};
+  summary["total_seconds"] = total_clock.elapsed();
+  if (root) {
+    write_json_atomically(run_dir + "/summary.json", summary);
+    const std::string zs = summary.contains("zero_shot") ? std::to_string(summary["zero_shot"].get<double>()) : "-";
+    std::printf("\n| run | method | quant | %s before | %s after | best dev (step) | steps | clip rate | time |\n",
+                final_score.metric.c_str(), final_score.metric.c_str());
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %s | %s | %.4f | %s | %d | %.2f | %s |\n", run_name.c_str(), method.c_str(),
+                summary["quant"].get<std::string>().c_str(), zs.c_str(), final_score.value,
+                std::isfinite(best_dev) ? (std::to_string(best_dev) + " (" + std::to_string(best_step) + ")").c_str()
+                                        : "-",
+                steps, summary["clip_rate"].get<double>(), format_duration(total_clock.elapsed()).c_str());
+    std::printf("summary: %s/summary.json\n", run_dir.c_str());
+  }
+  return summary;
+}
+
+}  // namespace qzo
