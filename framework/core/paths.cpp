@@ -1,6 +1,7 @@
 #include "framework/core/paths.h"
 
 #include <cstdlib>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -37,6 +38,21 @@ std::string read_text_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+}  // namespace qzo
+
+namespace qzo {
+
+void write_text_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) fail(path + ": cannot write");
+    out << text;
+    if (!out.flush()) fail(path + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path + ": cannot rename " + tmp + " into place");
 }
 
 }  // namespace qzo

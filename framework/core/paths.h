@@ -12,5 +12,7 @@ std::string cache_dir();
 std::string npm_package_dir(const std::string& package);
 bool file_exists(const std::string& path);
 std::string read_text_file(const std::string& path);  // throws "<path>: cannot read ..."
+// Writes to path + ".tmp" then renames, so a crash never leaves a half-written file.
+void write_text_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace qzo

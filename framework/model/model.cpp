@@ -8,6 +8,7 @@
 #include <random>
 
 #include "framework/core/error.h"
+#include "framework/core/paths.h"
 #include "framework/io/safetensors.h"
 #include "framework/model/model_impl.h"
 
@@ -272,13 +273,7 @@ void Model::save(const std::string& dir, DType as) const {
   write_safetensors(dir + "/model.safetensors", views, {{"format", "pt"}});
   ModelConfig c = impl_->config;
   c.torch_dtype = as == DType::BF16 ? "bfloat16" : as == DType::F16 ? "float16" : "float32";
-  const std::string tmp = dir + "/config.json.tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) fail(dir + "/config.json: cannot write");
-    out << c.to_json().dump(2) << "\n";
-  }
-  fs::rename(tmp, dir + "/config.json");
+  write_text_file_atomically(dir + "/config.json", c.to_json().dump(2) + "\n");
 }
 
 Gradients::Gradients(const Model& model) {

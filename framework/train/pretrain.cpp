@@ -67,16 +67,6 @@ Batch window_batch(const std::vector<int32_t>& stream, const std::vector<size_t>
   return b;
 }
 
-void write_json_atomically(const std::string& path, const nlohmann::json& j) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) fail(path + ": cannot write");
-    out << j.dump(2) << "\n";
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 PretrainReport pretrain(const Config& cfg) {
@@ -201,8 +191,7 @@ PretrainReport pretrain(const Config& cfg) {
     report.seconds = clock.elapsed();
     report.tokens_per_second = report.tokens_seen / std::max(1e-9, report.seconds);
     history.push_back({{"step", step}, {"val_loss", val}, {"train_loss", running}, {"seconds", report.seconds}});
-    write_json_atomically(out_dir + "/pretrain_report.json",
-                          {{"val_loss", val},
+    const nlohmann::json report_json = {{"val_loss", val},
                            {"unigram_val_loss", report.unigram_loss},
                            {"train_loss_ema", running},
                            {"steps", step},
@@ -215,7 +204,8 @@ PretrainReport pretrain(const Config& cfg) {
                            {"threads", compute_threads()},
                            {"heldout_emails", split.heldout.size()},
                            {"history", history},
-                           {"config", cfg.to_yaml()}});
+                           {"config", cfg.to_yaml()}};
+    write_text_file_atomically(out_dir + "/pretrain_report.json", report_json.dump(2) + "\n");
   };
   for (long step = 0; step < lr.total_steps; ++step) {
     std::vector<size_t> starts(B);

@@ -102,16 +102,6 @@ std::vector<T> shard_of(const std::vector<T>& all, const Communicator& comm) {
   return mine;
 }
 
-void write_json_atomically(const std::string& path, const nlohmann::json& j) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) fail(path + ": cannot write");
-    out << j.dump(2) << "\n";
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 nlohmann::json run_training(const Config& cfg, Communicator& comm) {
@@ -315,7 +305,7 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
                        {"peak_rss_bytes", peak_rss_bytes()}};
   summary["total_seconds"] = total_clock.elapsed();
   if (root) {
-    write_json_atomically(run_dir + "/summary.json", summary);
+    write_text_file_atomically(run_dir + "/summary.json", summary.dump(2) + "\n");
     const std::string zs = summary.contains("zero_shot") ? std::to_string(summary["zero_shot"].get<double>()) : "-";
     std::printf("\n| run | method | quant | %s before | %s after | best dev (step) | steps | clip rate | time |\n",
                 final_score.metric.c_str(), final_score.metric.c_str());
