@@ -53,12 +53,7 @@ std::unique_ptr<WeightSource> MezoParameters::perturbed(uint64_t seed, float sig
 
 std::unique_ptr<WeightSource> MezoParameters::current() const {
   // Stored weights unchanged: a perturbation of zero would cost a copy for nothing.
-  struct Stored final : WeightSource {
-    const Model& m;
-    explicit Stored(const Model& model) : m(model) {}
-    const float* read(int id, float* scratch) const override { return m.stored_weights().read(id, scratch); }
-  };
-  return std::make_unique<Stored>(model_);
+  return model_.stored_weights_source();
 }
 
 void MezoParameters::update(uint64_t seed, float step, float decay) {

@@ -178,6 +178,9 @@ const ModelConfig& Model::config() const { return impl_->config; }
 std::vector<Parameter>& Model::parameters() { return impl_->params; }
 const std::vector<Parameter>& Model::parameters() const { return impl_->params; }
 const WeightSource& Model::stored_weights() const { return impl_->stored; }
+std::unique_ptr<WeightSource> Model::stored_weights_source() const {
+  return std::make_unique<StoredWeights>(&impl_->params);
+}
 
 int Model::parameter_id(const std::string& name) const {
   auto it = impl_->ids.find(name);

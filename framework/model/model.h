@@ -79,6 +79,8 @@ class Model {
   int64_t num_parameters() const;
   // The default source: stored weights (fp32 as is, bf16/fp16 converted into scratch).
   const WeightSource& stored_weights() const;
+  // The same as an owned source, for callers that hand out sources (methods, trainers).
+  std::unique_ptr<WeightSource> stored_weights_source() const;
 
   // Loss at labelled positions; keeps only one layer's activations (inference memory).
   // The LM head runs only on labelled rows.

@@ -152,12 +152,7 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
   auto current_weights = [&]() -> std::unique_ptr<WeightSource> {
     if (params) return params->current();
     if (loaded.quantized) return std::make_unique<QuantizedWeights>(*loaded.quantized);
-    struct Stored final : WeightSource {
-      const Model& m;
-      explicit Stored(const Model& model) : m(model) {}
-      const float* read(int id, float* s) const override { return m.stored_weights().read(id, s); }
-    };
-    return std::make_unique<Stored>(model);
+    return model.stored_weights_source();
   };
 
   // Scores a split: each rank predicts its shard, one all-reduce assembles the indices.
