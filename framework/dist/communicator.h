@@ -19,6 +19,8 @@ class Communicator {
   virtual void all_reduce_sum(double* values, int count) = 0;
   // Every rank's value, in rank order.
   virtual std::vector<uint64_t> all_gather(uint64_t value) = 0;
+  // Every rank's text, in rank order (host names, mismatch reports): rare, never per step.
+  virtual std::vector<std::string> all_gather_text(const std::string& text) = 0;
   // Bytes this rank has sent through all_reduce_sum so far (the figure a ZO step reports
   // beside a gradient all-reduce).
   uint64_t bytes_reduced() const { return bytes_reduced_; }

@@ -51,6 +51,18 @@ class MpiCommunicator final : public Communicator {
     mpi_check(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD), "MPI_Allgather");
     return all;
   }
+  std::vector<std::string> all_gather_text(const std::string& text) override {
+    const std::vector<uint64_t> lengths = all_gather(text.size());
+    std::vector<int> counts(lengths.begin(), lengths.end()), offsets(lengths.size(), 0);
+    for (size_t r = 1; r < counts.size(); ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+    std::string joined(static_cast<size_t>(offsets.back() + counts.back()), '\0');
+    mpi_check(MPI_Allgatherv(text.data(), static_cast<int>(text.size()), MPI_CHAR, joined.data(), counts.data(),
+                             offsets.data(), MPI_CHAR, MPI_COMM_WORLD),
+              "MPI_Allgatherv");
+    std::vector<std::string> all;
+    for (size_t r = 0; r < counts.size(); ++r) all.push_back(joined.substr(offsets[r], counts[r]));
+    return all;
+  }
 
  private:
   int rank_ = 0, size_ = 1;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <optional>
 
+#include <unistd.h>
+
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
 #include "framework/core/threads.h"
@@ -102,9 +104,13 @@ std::vector<T> shard_of(const std::vector<T>& all, const Communicator& comm) {
   return mine;
 }
 
-}  // namespace
+std::string host_name() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
 
-nlohmann::json run_training(const Config& cfg, Communicator& comm) {
+nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog* log) {
   set_compute_threads(cfg.get<int>("threads"), comm.size());
   const bool root = comm.rank() == 0;
   const std::string method = cfg.get<std::string>("method.name");
@@ -183,6 +189,27 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
     std::fflush(stdout);
   }
 
+  const std::vector<std::string> hosts = comm.all_gather_text(host_name());
+  if (!root) log = nullptr;  // rank 0 alone logs
+  if (log) {
+    RunInfo info;
+    info.name = run_name;
+    info.config_yaml = cfg.to_yaml();
+    info.config_hash = cfg.hash();
+    info.method = method;
+    info.quantizer = quant_label(loaded, cfg);
+    info.task = spec.name;
+    info.metric = to_string(spec.metric);
+    info.backend = comm.backend();
+    info.world_size = comm.size();
+    info.seed = seed;
+    info.hosts = hosts;
+    log->begin(info);
+  }
+  auto log_eval = [&](long step, const char* split, const TaskScore& s) {
+    if (log) log->eval({step, split, s.metric, s.value});
+  };
+
   nlohmann::json summary = {{"run", run_name},     {"task", spec.name},
                             {"method", method},    {"metric", to_string(spec.metric)},
                             {"seed", seed},        {"world_size", comm.size()},
@@ -193,6 +220,7 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
   if (cfg.get<bool>("eval.zero_shot") || !params) {
     const TaskScore s = evaluate(eval, data.eval);
     summary["zero_shot"] = s.value;
+    log_eval(0, "zero_shot", s);
     if (root) std::printf("eval before training: %s %.4f on %zu examples\n", s.metric.c_str(), s.value, eval.size());
   }
 
@@ -218,6 +246,7 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
   auto consider_dev = [&](long step) {
     if (dev.empty()) return;
     const TaskScore s = evaluate(dev, data.dev);
+    log_eval(step, "dev", s);
     const bool better = s.value > best_dev;
     if (better) {
       best_dev = s.value;
@@ -261,6 +290,23 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
     skipped += r.skipped;
     tokens_total += step_tokens;
     const double ms = clock.tick(step_tokens * comm.size()) * 1e3;
+    if (log) {
+      for (int k = 0; k < zo.n_perturbations; ++k) {
+        StepRecord rec;
+        rec.step = step;
+        rec.perturbation = k;
+        rec.loss_plus = r.loss_plus[k];
+        rec.loss_minus = r.loss_minus[k];
+        rec.proj_grad_raw = r.raw_grad[k];
+        rec.proj_grad_clipped = r.clipped_grad[k];
+        rec.clipped = r.clipped_grad[k] != r.raw_grad[k];
+        rec.lr = rate;
+        rec.tokens = step_tokens * comm.size();
+        rec.wall_s = clock.elapsed();
+        rec.skipped_steps = skipped;
+        log->step(rec);
+      }
+    }
     const double loss = 0.5 * (r.loss_plus[0] + r.loss_minus[0]);
     if (std::isfinite(loss)) loss_ema = std::isnan(loss_ema) ? loss : 0.95 * loss_ema + 0.05 * loss;
     if (root && ((step + 1) % log_interval == 0 || step == 0)) {
@@ -280,6 +326,7 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
   }
 
   const TaskScore final_score = evaluate(eval, data.eval);
+  log_eval(steps, "eval", final_score);
   const double train_seconds = clock.elapsed();
   summary["final"] = final_score.value;
   summary["final_parts"] = nlohmann::json::object();
@@ -299,6 +346,8 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
                        {"optimizer_bytes", 0},
                        {"peak_rss_bytes", peak_rss_bytes()}};
   summary["total_seconds"] = total_clock.elapsed();
+  summary["hosts"] = hosts;
+  if (log) log->finish(summary, "finished");
   if (root) {
     write_text_file_atomically(run_dir + "/summary.json", summary.dump(2) + "\n");
     const std::string zs = summary.contains("zero_shot") ? std::to_string(summary["zero_shot"].get<double>()) : "-";
@@ -313,6 +362,17 @@ nlohmann::json run_training(const Config& cfg, Communicator& comm) {
     std::printf("summary: %s/summary.json\n", run_dir.c_str());
   }
   return summary;
+}
+
+}  // namespace
+
+nlohmann::json run_training(const Config& cfg, Communicator& comm, RunLog* log) {
+  try {
+    return train_and_evaluate(cfg, comm, log);
+  } catch (const std::exception& e) {
+    if (log && comm.rank() == 0) log->finish(nlohmann::json::object(), std::string("failed: ") + e.what());
+    throw;
+  }
 }
 
 }  // namespace qzo

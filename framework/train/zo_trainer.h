@@ -10,12 +10,15 @@
 #include "framework/config/config.h"
 #include "framework/config/schema.h"
 #include "framework/dist/communicator.h"
+#include "framework/log/run_log.h"
 
 namespace qzo {
 
 const Schema& train_schema();
 
-// Runs the configured job; returns the summary also written to summary.json.
-nlohmann::json run_training(const Config& config, Communicator& comm);
+// Runs the configured job; returns the summary also written to summary.json. On rank 0,
+// `log` (when given) receives the run's provenance, every step, every evaluation and the
+// summary; a run that throws is finished as "failed: <message>" before the error goes on.
+nlohmann::json run_training(const Config& config, Communicator& comm, RunLog* log = nullptr);
 
 }  // namespace qzo
