@@ -13,7 +13,7 @@ void add_train_command(CLI::App& app) {
   auto comm_kind = std::make_shared<std::string>("auto");
   cmd->add_option("config", *config_path, "run YAML (e.g. configs/quickstart.yaml)")->required();
   cmd->add_option("--set", *overrides, "override a config key: --set optim.lr=1e-6");
-  cmd->add_option("--comm", *comm_kind, "auto (MPI under mpirun), local or mpi");
+  cmd->add_option("--comm", *comm_kind, "auto (NCCL when every rank has a GPU, MPI under mpirun, else local), local, mpi or nccl");
   cmd->callback([config_path, overrides, comm_kind] {
     const Config cfg = load_config(*config_path, train_schema(), *overrides);
     auto comm = make_communicator(*comm_kind);
