@@ -1,0 +1,49 @@
+// Small RAII-friendly helpers over the HDF5 C++ API shared by the run-log writer and reader:
+// opening a log file (creating it, or rebuilding it after a writer was killed), scalar
+// attributes, and 1-D chunked datasets that grow by appending.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <H5Cpp.h>
+
+namespace qzo::h5 {
+
+// Turns off HDF5's own error-stack printing: failures surface as one-line qzo::Errors.
+void quiet_errors();
+
+// Opens `path` for writing, creating it (latest file format, which SWMR needs) when absent.
+// A file left open by a killed SWMR writer cannot be reopened for writing, so it is rebuilt:
+// its finished runs are copied into a fresh file that replaces it (the unfinished one would be
+// rerun anyway). `rebuilt` tells the caller that happened.
+H5::H5File open_for_writing(const std::string& path, bool* rebuilt = nullptr);
+// Opens `path` read-only; readable while a writer is live and after it was killed (SWMR read).
+H5::H5File open_for_reading(const std::string& path);
+
+// Scalar attributes; writing replaces an attribute of the same name.
+void write_attr(const H5::H5Object& obj, const std::string& name, const std::string& value);
+void write_attr(const H5::H5Object& obj, const std::string& name, double value);
+void write_attr(const H5::H5Object& obj, const std::string& name, int64_t value);
+void write_attr(const H5::H5Object& obj, const std::string& name, uint64_t value);
+std::optional<std::string> read_string_attr(const H5::H5Object& obj, const std::string& name);
+std::optional<double> read_double_attr(const H5::H5Object& obj, const std::string& name);
+std::optional<int64_t> read_int_attr(const H5::H5Object& obj, const std::string& name);
+std::optional<uint64_t> read_uint_attr(const H5::H5Object& obj, const std::string& name);
+
+// Fixed-length text cells of eval rows (variable-length data cannot be appended under SWMR).
+inline constexpr size_t kTextCell = 32;
+
+// A 1-D dataset of unlimited length, created empty and chunked so that rows can be appended.
+H5::DataSet create_column(const H5::Group& group, const std::string& name, const H5::DataType& type,
+                          hsize_t chunk_rows);
+// Appends `count` rows held in `data` (memory layout of `mem_type`) after the current end.
+void append_rows(const H5::DataSet& column, const H5::DataType& mem_type, const void* data, size_t count);
+
+// Whole columns read back, converted by HDF5 to the requested element type.
+std::vector<double> read_doubles(const H5::Group& group, const std::string& name);
+std::vector<int64_t> read_ints(const H5::Group& group, const std::string& name);
+std::vector<std::string> read_texts(const H5::Group& group, const std::string& name);
+
+}  // namespace qzo::h5

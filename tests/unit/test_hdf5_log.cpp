@@ -1,0 +1,282 @@
+// Specification of the HDF5 run log: what is written reads back identically, runs append to
+// an existing file, a writer killed with SIGKILL leaves every flushed step readable, and a
+// rerun after the kill recovers the file.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "framework/core/error.h"
+#include "framework/log/hdf5_file.h"
+#include "framework/log/hdf5_log_reader.h"
+#include "framework/log/hdf5_provenance.h"
+#include "framework/log/hdf5_run_log.h"
+
+namespace qzo {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "qzo_h5_XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~ScratchDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+ private:
+  std::string path_;
+};
+
+RunInfo info_named(const std::string& name) {
+  RunInfo info;
+  info.name = name;
+  info.config_yaml = "seed: 3\nmethod:\n  name: qzo\n";
+  info.method = "qzo";
+  info.quantizer = "rtn4-g32";
+  info.task = "spam";
+  info.metric = "accuracy";
+  info.backend = "mpi";
+  info.world_size = 2;
+  info.seed = 3;
+  info.hosts = {"node-a", "node-b"};
+  info.config_hash = 0xfedcba9876543210ULL;
+  return info;
+}
+
+StepRecord step_number(int64_t i) {
+  StepRecord r;
+  r.step = i;
+  r.perturbation = static_cast<int>(i % 2);
+  r.loss_plus = 1.0 + 0.25 * i;
+  r.loss_minus = 1.0 - 0.125 * i;
+  r.proj_grad_raw = 187.5 * i - 300;
+  r.proj_grad_clipped = std::max(-100.0, std::min(100.0, r.proj_grad_raw));
+  r.clipped = r.proj_grad_raw != r.proj_grad_clipped;
+  r.lr = 3e-5;
+  r.tokens = 1000 + i;
+  r.wall_s = 0.5 * i;
+  r.skipped_steps = i / 4;
+  return r;
+}
+
+nlohmann::json summary_with_final(double final_metric) {
+  return {{"final", final_metric},
+          {"zero_shot", 0.744},
+          {"steps", 7},
+          {"clip_rate", 0.25},
+          {"bytes_reduced_per_step", 48.0},
+          {"memory", {{"weights_bytes", 4180000}, {"trainable_bytes", 196608}, {"optimizer_bytes", 0}}}};
+}
+
+void write_finished_run(const std::string& path, const std::string& name, int steps, double final_metric) {
+  Hdf5RunLog log(path, 3);
+  log.set_labels({{"seed", "3"}});
+  log.begin(info_named(name));
+  for (int i = 0; i < steps; ++i) log.step(step_number(i));
+  log.eval({0, "zero_shot", "accuracy", 0.744});
+  log.eval({steps, "eval", "accuracy", final_metric});
+  log.finish(summary_with_final(final_metric), "finished");
+}
+
+const LoggedRun& run_named(const std::vector<LoggedRun>& runs, const std::string& name) {
+  for (const LoggedRun& r : runs)
+    if (r.info.name == name) return r;
+  throw std::runtime_error("no run " + name);
+}
+
+TEST(Hdf5Log, WhatIsWrittenReadsBackIdentically) {
+  ScratchDir dir;
+  const std::string path = dir.file("sweep.h5");
+  write_finished_run(path, "qzo-s3", 7, 0.875);
+
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 1u);
+  const LoggedRun& run = runs[0];
+  const RunInfo want = info_named("qzo-s3");
+  EXPECT_EQ(run.info.name, want.name);
+  EXPECT_EQ(run.info.config_yaml, want.config_yaml);
+  EXPECT_EQ(run.info.config_hash, want.config_hash);
+  EXPECT_EQ(run.info.method, "qzo");
+  EXPECT_EQ(run.info.quantizer, "rtn4-g32");
+  EXPECT_EQ(run.info.task, "spam");
+  EXPECT_EQ(run.info.metric, "accuracy");
+  EXPECT_EQ(run.info.backend, "mpi");
+  EXPECT_EQ(run.info.world_size, 2);
+  EXPECT_EQ(run.info.seed, 3u);
+  EXPECT_EQ(run.info.hosts, want.hosts);
+  EXPECT_EQ(run.status, "finished");
+  EXPECT_TRUE(run.finished());
+  EXPECT_EQ(run.git_commit, source_git_commit());
+  EXPECT_FALSE(run.start_time.empty());
+  EXPECT_FALSE(run.end_time.empty());
+  EXPECT_EQ(run.labels, nlohmann::json({{"seed", "3"}}));
+  EXPECT_EQ(run.summary, summary_with_final(0.875));
+
+  ASSERT_EQ(run.steps.size(), 7u);
+  for (int i = 0; i < 7; ++i) {
+    const StepRecord want_step = step_number(i);
+    EXPECT_EQ(run.steps.step[i], want_step.step);
+    EXPECT_EQ(run.steps.perturbation[i], want_step.perturbation);
+    EXPECT_EQ(run.steps.loss_plus[i], want_step.loss_plus);
+    EXPECT_EQ(run.steps.loss_minus[i], want_step.loss_minus);
+    EXPECT_EQ(run.steps.proj_grad_raw[i], want_step.proj_grad_raw);
+    EXPECT_EQ(run.steps.proj_grad_clipped[i], want_step.proj_grad_clipped);
+    EXPECT_EQ(run.steps.clipped[i], want_step.clipped ? 1 : 0);
+    EXPECT_EQ(run.steps.lr[i], want_step.lr);
+    EXPECT_EQ(run.steps.tokens[i], want_step.tokens);
+    EXPECT_EQ(run.steps.wall_s[i], want_step.wall_s);
+    EXPECT_EQ(run.steps.skipped_steps[i], want_step.skipped_steps);
+  }
+  ASSERT_EQ(run.evals.size(), 2u);
+  EXPECT_EQ(run.evals[0].split, "zero_shot");
+  EXPECT_EQ(run.evals[1].step, 7);
+  EXPECT_EQ(run.evals[1].split, "eval");
+  EXPECT_EQ(run.evals[1].metric, "accuracy");
+  EXPECT_EQ(run.evals[1].value, 0.875);
+}
+
+TEST(Hdf5Log, RunsAppendToAFileAfterItIsReopened) {
+  ScratchDir dir;
+  const std::string path = dir.file("sweep.h5");
+  write_finished_run(path, "first", 5, 0.5);
+  write_finished_run(path, "second", 11, 0.75);
+
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(run_named(runs, "first").steps.size(), 5u);
+  EXPECT_EQ(run_named(runs, "first").summary["final"], 0.5);
+  EXPECT_EQ(run_named(runs, "second").steps.size(), 11u);
+  EXPECT_EQ(run_named(runs, "second").steps.step.back(), 10);
+}
+
+TEST(Hdf5Log, BeginningARunAgainReplacesOnlyThatRun) {
+  ScratchDir dir;
+  const std::string path = dir.file("sweep.h5");
+  write_finished_run(path, "kept", 4, 0.5);
+  {
+    Hdf5RunLog log(path, 2);
+    log.begin(info_named("retried"));
+    for (int i = 0; i < 9; ++i) log.step(step_number(i));
+    log.finish({}, "failed: out of memory");
+  }
+  EXPECT_EQ(run_named(read_run_log(path), "retried").status, "failed: out of memory");
+  write_finished_run(path, "retried", 3, 0.625);
+
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(run_named(runs, "retried").steps.size(), 3u);
+  EXPECT_TRUE(run_named(runs, "retried").finished());
+  EXPECT_EQ(run_named(runs, "kept").steps.size(), 4u);
+}
+
+// Forks a writer that logs steps forever, flushing every 5; it reports through a pipe once
+// `flushed` steps are on disk, and the parent kills it with SIGKILL.
+void kill_writer_after(const std::string& path, int flushed) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    try {
+      Hdf5RunLog log(path, 5);
+      log.begin(info_named("killed"));
+      log.eval({0, "zero_shot", "accuracy", 0.744});
+      for (int64_t i = 0;; ++i) {
+        log.step(step_number(i));
+        if (i + 1 == flushed && write(pipe_fds[1], "x", 1) != 1) _exit(2);
+        if (i + 1 >= flushed) usleep(1000);
+      }
+    } catch (...) {
+      _exit(3);
+    }
+  }
+  close(pipe_fds[1]);
+  char byte = 0;
+  const ssize_t got = read(pipe_fds[0], &byte, 1);
+  close(pipe_fds[0]);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_EQ(got, 1) << "the writer died before flushing " << flushed << " steps";
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+TEST(Hdf5Log, WriterKilledMidRunLeavesEveryFlushedStepReadable) {
+  ScratchDir dir;
+  const std::string path = dir.file("sweep.h5");
+  write_finished_run(path, "done", 4, 0.5);
+  kill_writer_after(path, 25);
+
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 2u);
+  const LoggedRun& killed = run_named(runs, "killed");
+  EXPECT_EQ(killed.status, "running");
+  EXPECT_FALSE(killed.finished());
+  ASSERT_GE(killed.steps.size(), 25u);
+  for (size_t i = 0; i < killed.steps.size(); ++i) {
+    EXPECT_EQ(killed.steps.step[i], static_cast<int64_t>(i));
+    EXPECT_EQ(killed.steps.loss_plus[i], step_number(i).loss_plus);
+  }
+  ASSERT_EQ(killed.evals.size(), 1u);
+  EXPECT_EQ(killed.evals[0].value, 0.744);
+  EXPECT_TRUE(run_named(runs, "done").finished());
+}
+
+TEST(Hdf5Log, WritingAfterAKilledWriterKeepsTheFinishedRuns) {
+  ScratchDir dir;
+  const std::string path = dir.file("sweep.h5");
+  write_finished_run(path, "done", 4, 0.5);
+  kill_writer_after(path, 10);
+  bool rebuilt = false;
+  h5::open_for_writing(path, &rebuilt);  // the killed writer left the file marked open
+  EXPECT_TRUE(rebuilt);
+  EXPECT_EQ(read_run_log(path).size(), 1u);  // only the finished run was carried over
+  write_finished_run(path, "killed", 6, 0.75);  // the rerun of the killed run
+
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_TRUE(run_named(runs, "killed").finished());
+  EXPECT_EQ(run_named(runs, "killed").steps.size(), 6u);
+  EXPECT_EQ(run_named(runs, "done").steps.size(), 4u);
+  EXPECT_EQ(run_named(runs, "done").summary["final"], 0.5);
+}
+
+TEST(Hdf5Log, ReadingAFileThatIsNotHdf5NamesIt) {
+  ScratchDir dir;
+  const std::string path = dir.file("notes.h5");
+  std::ofstream(path) << "not hdf5\n";
+  try {
+    read_run_log(path);
+    FAIL() << "expected qzo::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": not an HDF5 file");
+  }
+  EXPECT_THROW(Hdf5RunLog(path).begin(info_named("x")), Error);
+}
+
+TEST(Hdf5Log, GitCommitFollowsBranchRefsAndPackedRefs) {
+  ScratchDir dir;
+  const std::string hash_a(40, 'a'), hash_b = "0123456789abcdef0123456789abcdef01234567";
+  fs::create_directories(dir.file(".git/refs/heads"));
+  std::ofstream(dir.file(".git/HEAD")) << "ref: refs/heads/main\n";
+  std::ofstream(dir.file(".git/packed-refs")) << "# pack-refs with: peeled\n" << hash_b << " refs/heads/main\n";
+  EXPECT_EQ(source_git_commit(dir.file("")), hash_b);
+  std::ofstream(dir.file(".git/refs/heads/main")) << hash_a << "\n";
+  EXPECT_EQ(source_git_commit(dir.file("")), hash_a);
+  std::ofstream(dir.file(".git/HEAD")) << hash_b << "\n";
+  EXPECT_EQ(source_git_commit(dir.file("")), hash_b);
+  fs::remove_all(dir.file(".git"));
+  EXPECT_EQ(source_git_commit(dir.file("")), "unknown");
+}
+
+}  // namespace
+}  // namespace qzo
