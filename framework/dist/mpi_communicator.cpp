@@ -4,6 +4,10 @@
 #include <mpi.h>
 
 #include "framework/core/error.h"
+#include "kernels/device.h"
+#ifdef QZO_HAVE_NCCL
+#include "framework/dist/nccl_communicator.h"
+#endif
 
 namespace qzo {
 
@@ -78,11 +82,28 @@ bool launched_by_mpi() {
 
 std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
 
+std::unique_ptr<Communicator> make_nccl_world() {
+#ifdef QZO_HAVE_NCCL
+  return make_nccl_communicator(make_mpi_communicator());
+#else
+  fail("--comm nccl: qzo was built without NCCL (nvcc or libnccl was not found at configure time)");
+#endif
+}
+
 std::unique_ptr<Communicator> make_communicator(const std::string& kind) {
   if (kind == "local") return make_local_communicator();
   if (kind == "mpi") return make_mpi_communicator();
-  if (kind == "auto") return launched_by_mpi() ? make_mpi_communicator() : make_local_communicator();
-  fail("--comm '" + kind + "' is not a communicator (expected auto, local or mpi)");
+  if (kind == "nccl") return make_nccl_world();
+  if (kind != "auto") fail("--comm '" + kind + "' is not a communicator (expected auto, local, mpi or nccl)");
+  if (!launched_by_mpi()) return make_local_communicator();
+  auto mpi = make_mpi_communicator();
+#ifdef QZO_HAVE_NCCL
+  // NCCL only when every rank has a GPU: one CPU rank would leave the others waiting.
+  double without_gpu = cuda_device_count() > 0 ? 0.0 : 1.0;
+  mpi->all_reduce_sum(&without_gpu, 1);
+  if (without_gpu == 0) return make_nccl_communicator(std::move(mpi));
+#endif
+  return mpi;
 }
 
 }  // namespace qzo

@@ -10,7 +10,8 @@ namespace qzo {
 bool launched_by_mpi();
 // The world communicator; initializes MPI on first use (MPI_THREAD_FUNNELED).
 std::unique_ptr<Communicator> make_mpi_communicator();
-// "auto" (MPI when launched by mpirun, else local), "local" or "mpi".
+// "auto" (under mpirun: NCCL when every rank sees a GPU, else MPI; otherwise local),
+// "local", "mpi" or "nccl". The choice is collective under mpirun.
 std::unique_ptr<Communicator> make_communicator(const std::string& kind);
 
 }  // namespace qzo

@@ -31,10 +31,14 @@ ZoStepResult zo_step(ZoParameters& params, const Objective& objective, uint64_t 
                      const ZoOptions& o, Communicator& comm) {
   const int n = o.n_perturbations;
   if (n < 1) fail("method.n_perturbations must be at least 1");
+  if (o.perturbation_parallel && n < comm.size())
+    fail("dist.mode perturbation: method.n_perturbations (" + std::to_string(n) + ") must be at least the world size (" +
+         std::to_string(comm.size()) + ")");
   ZoStepResult r;
   // [Σloss+_k, Σloss−_k, count_k] for every k: the step's only communication.
-  std::vector<double> sums(3 * static_cast<size_t>(n));
-  for (int k = 0; k < n; ++k) {
+  std::vector<double> sums(3 * static_cast<size_t>(n) + 1);
+  const int first = o.perturbation_parallel ? comm.rank() : 0, stride = o.perturbation_parallel ? comm.size() : 1;
+  for (int k = first; k < n; k += stride) {
     const uint64_t seed = perturbation_seed(run_seed, step, k);
     const LocalLoss plus = objective(*params.perturbed(seed, +o.eps));
     const LocalLoss minus = objective(*params.perturbed(seed, -o.eps));
@@ -42,8 +46,10 @@ ZoStepResult zo_step(ZoParameters& params, const Objective& objective, uint64_t 
     sums[3 * k] = plus.sum;
     sums[3 * k + 1] = minus.sum;
     sums[3 * k + 2] = plus.count;
+    sums[3 * static_cast<size_t>(n)] += plus.tokens + minus.tokens;
   }
   comm.all_reduce_sum(sums.data(), static_cast<int>(sums.size()));
+  r.tokens = sums[3 * static_cast<size_t>(n)];
 
   for (int k = 0; k < n; ++k) {
     const double count = std::max(1.0, sums[3 * k + 2]);

@@ -1,7 +1,7 @@
 // One zeroth-order step (DESIGN.md §1), shaped for data parallelism: every rank evaluates
 // L(θ ± εz) on its own shard, one all-reduce sums [Σloss+, Σloss−, count] for all n
-// perturbations, and every rank derives the same projected gradients and applies the
-// same update.
+// perturbations (plus one token count), and every rank derives the same projected gradients and applies the
+// same update. In perturbation-parallel mode the ranks split the n perturbations instead.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -19,12 +19,18 @@ struct ZoOptions {
   std::optional<double> clip_threshold;  // nullopt: no directional-derivative clipping
   float weight_decay = 0.0f;             // MeZO only
   bool stop_on_nonfinite = false;        // else the step is skipped and counted
+  // Perturbation-parallel: rank r evaluates the perturbations k ≡ r (mod world size) on the
+  // whole batch instead of all n on its shard; the zero-padded sums reduce to the gather of
+  // every rank's scalars, and every rank applies all n updates.
+  bool perturbation_parallel = false;
 };
 
-// A rank's summed loss over its shard and the number of terms in the sum.
+// A rank's summed loss over its shard, the number of terms in the sum, and the tokens its
+// forward pass processed (reduced in the same all-reduce for the progress line and log).
 struct LocalLoss {
   double sum = 0;
   double count = 0;
+  double tokens = 0;
 };
 
 using Objective = std::function<LocalLoss(const WeightSource&)>;
@@ -35,6 +41,7 @@ struct ZoStepResult {
   int clipped = 0;                            // how many of the n were clipped
   bool skipped = false;                       // a non-finite loss: no update was applied
   double count = 0;                           // global number of loss terms
+  double tokens = 0;                          // global tokens processed by all forwards
   int forward_passes = 0;                     // on this rank
 };
 

@@ -45,6 +45,10 @@ const Schema& train_schema() {
     eval.key<int>("interval", 100, "steps between dev evaluations (0 = only at the end)").min(0);
     eval.key<int>("batch_rows", 32, "rows per forward pass when scoring").positive();
     eval.key<bool>("zero_shot", true, "also score the untrained model on the eval set");
+    Section dist = s.section("dist");
+    dist.choice("mode", {"data", "perturbation"}, "data",
+                "data: ranks split each batch; perturbation: ranks split the n perturbations");
+    dist.key<int>("guard_interval", 100, "steps between replica-hash checks (0 = only at the end)").min(0);
     Section log = s.section("log");
     log.key<std::string>("dir", "runs", "where runs/<name>/summary.json is written");
     log.key<std::string>("name", "", "run name (empty = <task>-<method>-<quant>-s<seed>)");

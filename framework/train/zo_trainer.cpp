@@ -12,6 +12,8 @@
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
 #include "framework/core/threads.h"
+#include "framework/dist/agreement.h"
+#include "framework/dist/sharding.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
 #include "framework/methods/zo_step.h"
@@ -95,13 +97,24 @@ std::string default_run_name(const Config& cfg, const LoadedModel& m) {
          std::to_string(cfg.get<int64_t>("seed"));
 }
 
-// Examples i with i % size == rank: every rank scores a disjoint shard.
-template <typename T>
-std::vector<T> shard_of(const std::vector<T>& all, const Communicator& comm) {
-  std::vector<T> mine;
-  for (size_t i = static_cast<size_t>(comm.rank()); i < all.size(); i += static_cast<size_t>(comm.size()))
-    mine.push_back(all[i]);
-  return mine;
+// Every rank's predictions on its contiguous shard, gathered back into the split's order.
+std::vector<Prediction> gather_predictions(Communicator& comm, const std::vector<Prediction>& mine) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Prediction& p : mine) j.push_back({p.index, p.text});
+  std::vector<Prediction> all;
+  for (const std::string& text : comm.all_gather_text(j.dump()))
+    for (const auto& p : nlohmann::json::parse(text)) all.push_back({p[0].get<int>(), p[1].get<std::string>()});
+  return all;
+}
+
+// Test hook for the replica guard: QZO_TEST_CORRUPT_RANK=r flips one bit of rank r's
+// trainable state after the first step.
+void corrupt_for_test(ZoParameters& params, const Communicator& comm) {
+  const char* rank = std::getenv("QZO_TEST_CORRUPT_RANK");
+  if (!rank || std::atoi(rank) != comm.rank()) return;
+  std::vector<std::vector<uint8_t>> state = params.snapshot();
+  state.at(0).at(0) ^= 1;
+  params.restore(state);
 }
 
 std::string host_name() {
@@ -116,6 +129,11 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   const std::string method = cfg.get<std::string>("method.name");
   const uint64_t seed = static_cast<uint64_t>(cfg.get<int64_t>("seed"));
 
+  if (comm.size() > 1) {
+    // Every rank must train the same thing on the same weights.
+    require_agreement(comm, "config", config_items(cfg));
+    require_agreement(comm, "model files", folder_items(cfg.get<std::string>("model.path")));
+  }
   LoadedModel loaded = load_model(cfg);
   if (method == "qzo" && !loaded.quantized)
     fail(cfg.where("quant.method") + ": method qzo trains quantization scales; set quant.method to rtn or nf4");
@@ -161,20 +179,12 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     return model.stored_weights_source();
   };
 
-  // Scores a split: each rank predicts its shard, one all-reduce assembles the indices.
+  // Scores a split: each rank predicts its contiguous shard; the predictions are gathered.
   auto evaluate = [&](const std::vector<EncodedExample>& encoded, const std::vector<Example>& examples) {
     const auto weights = current_weights();
-    std::vector<Prediction> all(encoded.size());
-    if (generation || comm.size() == 1) {
-      all = predict(model, *weights, encoded, generation, enc_opts, tokenizer, max_new_tokens);
-    } else {
-      std::vector<double> picked(encoded.size(), 0.0);
-      const auto mine = predict(model, *weights, shard_of(encoded, comm), false, enc_opts, tokenizer, 0);
-      for (size_t j = 0; j < mine.size(); ++j) picked[comm.rank() + j * comm.size()] = mine[j].index;
-      comm.all_reduce_sum(picked.data(), static_cast<int>(picked.size()));
-      for (size_t i = 0; i < all.size(); ++i) all[i].index = static_cast<int>(picked[i]);
-    }
-    return score_predictions(spec, examples, all);
+    const auto mine = predict(model, *weights, take_shard(encoded, comm.rank(), comm.size()), generation, enc_opts,
+                              tokenizer, max_new_tokens);
+    return score_predictions(spec, examples, comm.size() == 1 ? mine : gather_predictions(comm, mine));
   };
 
   const std::string run_name = cfg.get<std::string>("log.name").empty() ? default_run_name(cfg, loaded)
@@ -231,6 +241,11 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   zo.clip_threshold = cfg.get_optional_double("method.clip_threshold");
   zo.weight_decay = static_cast<float>(cfg.get<double>("method.weight_decay"));
   zo.stop_on_nonfinite = cfg.get<std::string>("method.nonfinite") == "stop";
+  zo.perturbation_parallel = cfg.get<std::string>("dist.mode") == "perturbation";
+  if (zo.perturbation_parallel && steps > 0 && zo.n_perturbations < comm.size())
+    fail(cfg.where("method.n_perturbations") + ": dist.mode perturbation needs method.n_perturbations (" +
+         std::to_string(zo.n_perturbations) + ") >= the world size (" + std::to_string(comm.size()) + ")");
+  const int guard_interval = cfg.get<int>("dist.guard_interval");
   LrSchedule lr;
   lr.kind = cfg.get<std::string>("optim.schedule");
   lr.peak = cfg.get<double>("optim.lr");
@@ -262,34 +277,36 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   long clipped = 0, skipped = 0, perturbations = 0;
   int64_t tokens_total = 0;
   double loss_ema = NAN;
-  std::vector<size_t> order;
-  size_t cursor = 0;
-  uint64_t epoch = 0;
+  long guard_checks = 0;
+  uint64_t step_bytes = 0;  // what the steps' all-reduces moved (not evaluation or guards)
+  auto guard = [&](long step) {
+    require_identical_replicas(comm, params->state_hash(), step);
+    ++guard_checks;
+  };
+  std::optional<BatchSampler> sampler;
+  if (steps > 0) sampler.emplace(train.size(), batch_size, seed);
   for (long step = 0; step < steps; ++step) {
-    // The global batch: the next batch_size examples of a seeded shuffle, reshuffled per
-    // epoch; this rank takes every size-th of them.
-    std::vector<EncodedExample> global;
-    while (static_cast<int>(global.size()) < batch_size) {
-      if (cursor == order.size()) {
-        order = seeded_permutation(train.size(), seed * 1000003ULL + epoch++);
-        cursor = 0;
-      }
-      global.push_back(train[order[cursor++]]);
-    }
-    const std::vector<EncodedExample> mine = shard_of(global, comm);
-    int64_t step_tokens = 0;
+    // Data mode: this rank's slice of the (seed, step) global batch. Perturbation mode:
+    // the whole batch, for this rank's share of the perturbations.
+    std::vector<EncodedExample> mine;
+    for (size_t i : zo.perturbation_parallel ? sampler->global_batch(step)
+                                             : sampler->shard(step, comm.rank(), comm.size()))
+      mine.push_back(train[i]);
     const Objective objective = [&](const WeightSource& w) {
       const ObjectiveSum s = task_objective(model, w, mine, generation, enc_opts);
-      step_tokens += s.tokens;
-      return LocalLoss{s.sum, s.count};
+      return LocalLoss{s.sum, s.count, static_cast<double>(s.tokens)};
     };
     const double rate = lr.at(step);
+    const uint64_t bytes_before = comm.bytes_reduced();
     const ZoStepResult r = zo_step(*params, objective, seed, step, rate, zo, comm);
+    step_bytes += comm.bytes_reduced() - bytes_before;
+    if (step == 0) corrupt_for_test(*params, comm);
     clipped += r.clipped;
     perturbations += zo.n_perturbations;
     skipped += r.skipped;
-    tokens_total += step_tokens;
-    const double ms = clock.tick(step_tokens * comm.size()) * 1e3;
+    const auto global_tokens = static_cast<int64_t>(r.tokens);
+    tokens_total += global_tokens;
+    const double ms = clock.tick(global_tokens) * 1e3;
     if (log) {
       for (int k = 0; k < zo.n_perturbations; ++k) {
         StepRecord rec;
@@ -301,7 +318,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
         rec.proj_grad_clipped = r.clipped_grad[k];
         rec.clipped = r.clipped_grad[k] != r.raw_grad[k];
         rec.lr = rate;
-        rec.tokens = step_tokens * comm.size();
+        rec.tokens = global_tokens;
         rec.wall_s = clock.elapsed();
         rec.skipped_steps = skipped;
         log->step(rec);
@@ -319,8 +336,10 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
       std::fflush(stdout);
     }
     if (eval_interval > 0 && (step + 1) % eval_interval == 0 && step + 1 < steps) consider_dev(step + 1);
+    if (guard_interval > 0 && (step + 1) % guard_interval == 0 && step + 1 < steps) guard(step + 1);
   }
   if (steps > 0) {
+    guard(steps);
     consider_dev(steps);
     if (!best_state.empty()) params->restore(best_state);
   }
@@ -339,8 +358,15 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   summary["skipped_steps"] = skipped;
   summary["train_seconds"] = train_seconds;
   summary["ms_per_step"] = steps ? 1e3 * train_seconds / steps : 0.0;
-  summary["tokens_per_second"] = train_seconds > 0 ? double(tokens_total * comm.size()) / train_seconds : 0.0;
-  summary["bytes_reduced_per_step"] = steps ? double(comm.bytes_reduced()) / steps : 0.0;
+  summary["tokens_per_second"] = train_seconds > 0 ? double(tokens_total) / train_seconds : 0.0;
+  summary["dist_mode"] = cfg.get<std::string>("dist.mode");
+  summary["replica_checks"] = guard_checks;
+  if (params) {
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(params->state_hash()));
+    summary["state_hash"] = hash;
+  }
+  summary["bytes_reduced_per_step"] = steps ? double(step_bytes) / steps : 0.0;
   summary["memory"] = {{"weights_bytes", loaded.weight_bytes()},
                        {"trainable_bytes", params ? params->trainable_bytes() : 0},
                        {"optimizer_bytes", 0},

@@ -68,7 +68,8 @@ TEST(ZoStep, ExactlyTwoForwardPassesPerPerturbation) {
   calls = 0;
   zo_step(p, quadratic(3, &calls), 1, 1, 0.01, o, *comm);
   EXPECT_EQ(calls, 6);
-  EXPECT_EQ(comm->bytes_reduced(), (3u + 9u) * sizeof(double));  // one reduction of 3n scalars per step
+  // One reduction of 3n loss scalars plus the token count per step.
+  EXPECT_EQ(comm->bytes_reduced(), (3u + 1u + 9u + 1u) * sizeof(double));
 }
 
 TEST(ZoStep, ProjectedGradientIsTheCentralDifference) {
