@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   qzo::cli::add_generate_command(app);
   qzo::cli::add_quantize_command(app);
   qzo::cli::add_train_command(app);
+  qzo::cli::add_sweep_command(app);
+  qzo::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
