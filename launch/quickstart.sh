@@ -4,6 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh
-mpi=(mpirun --oversubscribe -np "${QZO_RANKS:-2}")
-[ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
-exec "${mpi[@]}" build/qzo train configs/quickstart.yaml "$@"
+exec launch/mpirun.sh -n "${QZO_RANKS:-2}" -- train configs/quickstart.yaml "$@"

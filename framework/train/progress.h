@@ -9,6 +9,7 @@ namespace qzo {
 
 std::string format_duration(double seconds);   // "2h14m", "3m05s", "41s"
 std::string format_rate(double per_second);    // "9.9k", "1.2M", "512"
+std::string format_bytes(double bytes);        // "32 B", "196.6 KB", "9.4 MB", "14.0 GB" (powers of 1000)
 
 class ProgressClock {
  public:

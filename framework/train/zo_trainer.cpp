@@ -367,6 +367,10 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     summary["state_hash"] = hash;
   }
   summary["bytes_reduced_per_step"] = steps ? double(step_bytes) / steps : 0.0;
+  // What a backprop method would all-reduce per step instead: fp32 gradients of the
+  // trainable set (the scales, for QZO) and of every weight (full fine-tuning).
+  summary["gradient_allreduce_bytes"] = {{"trainable", params ? 4.0 * double(params->size()) : 0.0},
+                                         {"full_model", 4.0 * double(model.num_parameters())}};
   summary["memory"] = {{"weights_bytes", loaded.weight_bytes()},
                        {"trainable_bytes", params ? params->trainable_bytes() : 0},
                        {"optimizer_bytes", 0},
@@ -385,6 +389,11 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                 std::isfinite(best_dev) ? (std::to_string(best_dev) + " (" + std::to_string(best_step) + ")").c_str()
                                         : "-",
                 steps, summary["clip_rate"].get<double>(), format_duration(total_clock.elapsed()).c_str());
+    if (steps > 0 && comm.size() > 1)
+      std::printf("communication: %.0f B all-reduced per step (a gradient all-reduce would move %s for the %zu "
+                  "trainable values, %s for all weights)\n",
+                  summary["bytes_reduced_per_step"].get<double>(), format_bytes(4.0 * double(params->size())).c_str(),
+                  params->size(), format_bytes(4.0 * double(model.num_parameters())).c_str());
     std::printf("summary: %s/summary.json\n", run_dir.c_str());
   }
   return summary;
