@@ -3,6 +3,7 @@
 // its log holds as finished and reruns the unfinished ones.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -206,6 +207,43 @@ TEST(Sweep, FinishedRunWithAnotherConfigIsAnErrorNamingTheKey) {
   EXPECT_EQ(message, out + ": run 'seed=0' finished earlier with another config (optim.steps: 5 in the file, 6 now); "
                            "write to another output or delete the file");
   EXPECT_EQ(fake.ran.size(), 1u);
+}
+
+// The real trainer on the default model, two steps: its provenance, steps, evaluations and
+// summary land in the sweep's log under the run's name.
+TEST(Sweep, TrainingRunsLandInTheLogWithStepsEvalsAndSummary) {
+  ScratchDir dir;
+  const std::string model = std::string(QZO_SOURCE_DIR) + "/models/qzo-tiny";
+  dir.write("tiny.yaml", "model:\n  path: " + model + "\noptim:\n  steps: 2\n  batch_size: 4\n"
+                         "task:\n  n_train: 8\n  n_dev: 4\n  n_eval: 8\neval:\n  interval: 1\n"
+                         "log:\n  dir: " + dir.file("runs") + "\n  interval: 1\n");
+  const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: tiny.yaml\ngrid:\n  method.clip_threshold: [5]\n  seed: [0]\n"),
+                                    train_schema());
+  const std::string out = dir.file("s.h5");
+  auto comm = make_local_communicator();
+  run_sweep(spec, expand_sweep(spec, train_schema()), out, *comm, run_training, nullptr);
+
+  const auto logged = read_run_log(out);
+  ASSERT_EQ(logged.size(), 1u);
+  for (const LoggedRun& r : logged) {
+    EXPECT_TRUE(r.finished()) << r.status;
+    EXPECT_EQ(r.info.method, "qzo");
+    EXPECT_EQ(r.info.quantizer, "rtn4-g32");
+    EXPECT_EQ(r.info.task, "spam");
+    EXPECT_EQ(r.info.backend, "local");
+    EXPECT_EQ(r.steps.size(), 2u);
+    EXPECT_EQ(r.steps.step, (std::vector<int64_t>{0, 1}));
+    ASSERT_FALSE(r.evals.empty());
+    EXPECT_EQ(r.evals.back().split, "eval");
+    EXPECT_EQ(r.evals.back().value, r.summary["final"].get<double>());
+    EXPECT_EQ(r.summary["steps"], 2);
+    EXPECT_EQ(r.info.name, "method.clip_threshold=5,seed=0");
+    EXPECT_TRUE(fs::exists(dir.file("runs/s/" + r.info.name + "/summary.json")));
+    for (size_t i = 0; i < r.steps.size(); ++i) {
+      EXPECT_LE(std::fabs(r.steps.proj_grad_clipped[i]), 5.0);
+      EXPECT_EQ(r.steps.clipped[i], r.steps.proj_grad_raw[i] != r.steps.proj_grad_clipped[i] ? 1 : 0);
+    }
+  }
 }
 
 }  // namespace
