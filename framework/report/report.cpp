@@ -141,6 +141,32 @@ void metric_table(std::string& md, const Groups& g) {
   }
 }
 
+// The untrained weights scored on the same eval set: what fine-tuning started from (e.g. how
+// much a 2-bit quantizer lost). Only rows whose runs recorded it.
+void zero_shot_table(std::string& md, const Groups& g) {
+  std::string body;
+  for (const Row& row : g.rows) {
+    std::string line = "| " + row.label + " |";
+    bool any = false;
+    for (const auto& [task, metric] : g.tasks) {
+      std::vector<double> before;
+      for (const LoggedRun* r : row.runs)
+        if (r->info.task == task && !std::isnan(number(r->summary, "zero_shot"))) before.push_back(number(r->summary, "zero_shot"));
+      any |= !before.empty();
+      line += " " + cell(before, metric_scale(metric)) + " |";
+    }
+    if (any) body += line + "\n";
+  }
+  if (body.empty()) return;
+  md += "\n## Zero-shot of the same weights, before training (mean ± std over seeds)\n\n| method / quantizer |";
+  std::string rule = "|---|";
+  for (const auto& [task, metric] : g.tasks) {
+    md += " " + task + " (" + metric + (metric_scale(metric) == 100.0 ? ", %" : "") + ") |";
+    rule += "---|";
+  }
+  md += "\n" + rule + "\n" + body;
+}
+
 void memory_table(std::string& md, const Groups& g) {
   md += "\n## Memory and communication (mean over runs)\n\n"
         "| method / quantizer | weights (MB) | trainable (MB) | optimizer (MB) | peak RSS / rank (MB) | "
@@ -211,6 +237,7 @@ std::string markdown_report(const std::vector<LoggedRun>& runs, const std::strin
   if (finished.empty()) return md;
   const Groups g = group_runs(finished);
   metric_table(md, g);
+  zero_shot_table(md, g);
   memory_table(md, g);
   clip_table(md, g);
   return md;
