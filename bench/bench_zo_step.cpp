@@ -2,7 +2,7 @@
 // one full QZO / MeZO step (two perturbed forwards + the update) on the same batch, and
 // prints the ratio (target: ≤ 2.1). Uses models/qzo-tiny when present, else a random model
 // of the same shape.
-//   build/bench_zo_step [model_dir] [threads]
+//   build/bench_zo_step [model_dir] [threads] [pairs=9]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,16 +20,39 @@ using namespace qzo;
 
 namespace {
 
-double median_seconds(const std::function<void()>& f, int reps) {
-  std::vector<double> t;
-  f();  // warm-up: workspaces allocated, caches filled
+double seconds_of(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Forward and ZO step timed alternately, so that load from other processes drifts into both
+// alike; the ratio is the median of the per-pair ratios.
+void compare(const char* label, ZoParameters& params, const std::vector<EncodedExample>& batch,
+             const EncodingOptions& opts, double lr, const ZoOptions& zo, Communicator& comm, int reps) {
+  const Model& model = params.model();
+  const auto weights = params.current();
+  const Objective f = [&](const WeightSource& w) {
+    const ObjectiveSum s = task_objective(model, w, batch, false, opts);
+    return LocalLoss{s.sum, s.count, double(s.tokens)};
+  };
+  long step = 0;
+  auto forward = [&] { task_objective(model, *weights, batch, false, opts); };
+  auto zo_once = [&] { zo_step(params, f, 1, step++, lr, zo, comm); };
+  forward();  // warm-up: workspaces allocated, caches filled
+  zo_once();
+  std::vector<double> fwd, zs, ratio;
   for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    fwd.push_back(seconds_of(forward));
+    zs.push_back(seconds_of(zo_once));
+    ratio.push_back(zs.back() / fwd.back());
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  std::printf("%-22s %12.1f %12.1f %8.2f\n", label, median(fwd) * 1e3, median(zs) * 1e3, median(ratio));
 }
 
 Model default_shaped_model(const std::string& dir) {
@@ -46,6 +69,7 @@ Model default_shaped_model(const std::string& dir) {
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : std::string(QZO_SOURCE_DIR) + "/models/qzo-tiny";
   set_compute_threads(argc > 2 ? std::atoi(argv[2]) : 0);
+  const int reps = argc > 3 ? std::atoi(argv[3]) : 9;
   const int B = 16, T = 128;
   std::mt19937 rng(7);
   std::vector<EncodedExample> batch(B);
@@ -64,30 +88,13 @@ int main(int argc, char** argv) {
               file_exists(dir + "/config.json") ? dir.c_str() : "(random, default shape)");
   std::printf("%-22s %12s %12s %8s\n", "method", "forward ms", "ZO step ms", "ratio");
   {
-    QuantSpec spec = QuantSpec::parse("rtn:bits=4,group_size=32");
-    QuantizedModel qm = QuantizedModel::quantize(default_shaped_model(dir), spec);
+    QuantizedModel qm = QuantizedModel::quantize(default_shaped_model(dir), QuantSpec::parse("rtn:bits=4,group_size=32"));
     QzoParameters params(qm, 1e-7f);
-    const auto weights = params.current();
-    const double fwd = median_seconds([&] { task_objective(qm.model(), *weights, batch, false, opts); }, 7);
-    long step = 0;
-    const Objective f = [&](const WeightSource& w) {
-      const ObjectiveSum s = task_objective(qm.model(), w, batch, false, opts);
-      return LocalLoss{s.sum, s.count};
-    };
-    const double zs = median_seconds([&] { zo_step(params, f, 1, step++, 1e-5, zo, *comm); }, 7);
-    std::printf("%-22s %12.1f %12.1f %8.2f\n", "qzo rtn4 g32", fwd * 1e3, zs * 1e3, zs / fwd);
+    compare("qzo rtn4 g32", params, batch, opts, 1e-5, zo, *comm, reps);
   }
   {
     Model model = default_shaped_model(dir);
     MezoParameters params(model);
-    const auto weights = params.current();
-    const double fwd = median_seconds([&] { task_objective(model, *weights, batch, false, opts); }, 7);
-    long step = 0;
-    const Objective f = [&](const WeightSource& w) {
-      const ObjectiveSum s = task_objective(model, w, batch, false, opts);
-      return LocalLoss{s.sum, s.count};
-    };
-    const double zs = median_seconds([&] { zo_step(params, f, 1, step++, 1e-6, zo, *comm); }, 7);
-    std::printf("%-22s %12.1f %12.1f %8.2f\n", "mezo f32", fwd * 1e3, zs * 1e3, zs / fwd);
+    compare("mezo f32", params, batch, opts, 1e-6, zo, *comm, reps);
   }
 }
