@@ -14,6 +14,7 @@
 #include "framework/dist/sharding.h"
 #include "framework/train/zo_trainer.h"
 #include "tests/mpi/world.h"
+#include "tests/support/error_of.h"
 
 namespace qzo {
 namespace {
@@ -48,15 +49,6 @@ class RecordingLog final : public RunLog {
   std::vector<StepRecord> steps;
   std::string status;
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 bool all_equal(const std::vector<std::string>& v) {
   for (const std::string& s : v)

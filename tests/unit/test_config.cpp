@@ -11,6 +11,7 @@
 #include "framework/config/load.h"
 #include "framework/config/suggest.h"
 #include "framework/core/error.h"
+#include "tests/support/error_of.h"
 
 namespace qzo {
 namespace {
@@ -57,16 +58,6 @@ int line_of(const std::string& file, const std::string& needle) {
     if (line.find(needle) != std::string::npos) return n;
   ADD_FAILURE() << needle << " not in " << file;
   return -1;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected qzo::Error";
-  return "";
 }
 
 std::string load_error(const std::string& name, const std::vector<std::string>& overrides = {}) {

@@ -20,6 +20,7 @@
 #include "framework/quant/perplexity.h"
 #include "framework/quant/quantized_checkpoint.h"
 #include "framework/quant/quantized_model.h"
+#include "tests/support/error_of.h"
 
 namespace qzo {
 namespace {
@@ -96,15 +97,6 @@ bool bit_identical(const std::vector<std::vector<float>>& a, const std::vector<s
     if (a[i].size() != b[i].size() || std::memcmp(a[i].data(), b[i].data(), a[i].size() * sizeof(float)) != 0)
       return false;
   return true;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(QuantizedModel, EachLayerIsTheQuantizedLinearOfItsWeightInParameterOrder) {

@@ -12,18 +12,10 @@
 #include "framework/quant/packing.h"
 #include "framework/quant/quant_spec.h"
 #include "framework/quant/quantizer.h"
+#include "tests/support/error_of.h"
 
 namespace qzo {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::vector<float> gaussian(size_t n, uint32_t seed, float sd = 1.0f) {
   std::mt19937 rng(seed);

@@ -13,6 +13,7 @@
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
 #include "framework/io/safetensors.h"
+#include "tests/support/error_of.h"
 
 namespace qzo {
 namespace {
@@ -74,18 +75,6 @@ std::string raw_file(const std::string& header, size_t data_bytes, uint64_t head
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(header_len >> (8 * i));
   return out + header + std::string(data_bytes, '\0');
-}
-
-// Runs `f`, requires a qzo::Error, and returns its message.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected qzo::Error";
-  return "";
 }
 
 void expect_mentions(const std::string& message, const std::vector<std::string>& parts) {

@@ -15,6 +15,7 @@
 #include "framework/core/paths.h"
 #include "framework/data/spam_assassin.h"
 #include "framework/tasks/task.h"
+#include "tests/support/error_of.h"
 
 namespace qzo {
 namespace {
@@ -26,15 +27,6 @@ Example first_eval(const std::string& task) {
   const TaskData data = load_task(load_task_spec(task), kFixtures, 1, 1, -1, 7);
   EXPECT_FALSE(data.eval.empty());
   return data.eval.front();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 std::vector<std::string> ids(const std::vector<Example>& v) {
