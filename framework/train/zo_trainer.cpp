@@ -17,7 +17,7 @@
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
 #include "framework/methods/zo_step.h"
-#include "framework/quant/quantized_model.h"
+#include "framework/train/run_model.h"
 #include "framework/train/lr_schedule.h"
 #include "framework/train/progress.h"
 #include "framework/train/task_encoding.h"
@@ -28,67 +28,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool folder_is_quantized(const std::string& dir) {
-  const std::string path = dir + "/config.json";
-  if (!file_exists(path)) fail(path + ": not found (model.path must be an HF model folder)");
-  try {
-    return nlohmann::json::parse(read_text_file(path)).contains("quantization_config");
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(path + ": invalid JSON (" + std::string(e.what()) + ")");
-  }
-}
-
-QuantSpec quant_spec_of(const Config& cfg) {
-  QuantSpec spec = QuantSpec::defaults(quant_method_from_name(cfg.get<std::string>("quant.method")));
-  spec.bits = cfg.get<int>("quant.bits");
-  spec.group_size = cfg.get<int>("quant.group_size");
-  spec.symmetric = cfg.get<bool>("quant.symmetric");
-  spec.validate();
-  return spec;
-}
-
 long peak_rss_bytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;
   return 0;
-}
-
-// The weights a run evaluates and trains: a quantized model, or a plain one.
-struct LoadedModel {
-  std::optional<QuantizedModel> quantized;
-  std::optional<Model> plain;
-  const Model& model() const { return quantized ? quantized->model() : *plain; }
-  size_t weight_bytes() const {
-    if (quantized) return quantized->weight_bytes();
-    size_t n = 0;
-    for (const Parameter& p : plain->parameters()) n += p.bytes.size();
-    return n;
-  }
-};
-
-LoadedModel load_model(const Config& cfg) {
-  const std::string path = cfg.get<std::string>("model.path");
-  const DType dtype = storage_dtype_from_config(cfg.get<std::string>("model.dtype"));
-  LoadedModel m;
-  if (folder_is_quantized(path)) {
-    m.quantized.emplace(QuantizedModel::load(path, dtype));
-  } else if (cfg.get<std::string>("quant.method") != "none") {
-    m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype), quant_spec_of(cfg)));
-  } else {
-    m.plain.emplace(Model::load(path, dtype));
-  }
-  return m;
-}
-
-// "rtn4-g32", "rtn4s-g32" (symmetric), "nf4-g64", "rtn8-channel"; "f32" unquantized.
-std::string quant_label(const LoadedModel& m, const Config& cfg) {
-  if (!m.quantized) return cfg.get<std::string>("model.dtype");
-  const QuantSpec& s = m.quantized->spec();
-  const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
-  if (s.method == QuantMethod::Nf4) return "nf4-" + group;
-  return "rtn" + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group;
 }
 
 std::string default_run_name(const Config& cfg, const LoadedModel& m) {

@@ -1,0 +1,62 @@
+#include "framework/train/run_model.h"
+
+#include <nlohmann/json.hpp>
+
+#include "framework/core/error.h"
+#include "framework/core/paths.h"
+
+namespace qzo {
+
+namespace {
+
+bool folder_is_quantized(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  if (!file_exists(path)) fail(path + ": not found (model.path must be an HF model folder)");
+  try {
+    return nlohmann::json::parse(read_text_file(path)).contains("quantization_config");
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(path + ": invalid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+QuantSpec quant_spec_of(const Config& cfg) {
+  QuantSpec spec = QuantSpec::defaults(quant_method_from_name(cfg.get<std::string>("quant.method")));
+  spec.bits = cfg.get<int>("quant.bits");
+  spec.group_size = cfg.get<int>("quant.group_size");
+  spec.symmetric = cfg.get<bool>("quant.symmetric");
+  spec.validate();
+  return spec;
+}
+
+}  // namespace
+
+size_t LoadedModel::weight_bytes() const {
+  if (quantized) return quantized->weight_bytes();
+  size_t n = 0;
+  for (const Parameter& p : plain->parameters()) n += p.bytes.size();
+  return n;
+}
+
+LoadedModel load_model(const Config& cfg) {
+  const std::string path = cfg.get<std::string>("model.path");
+  const DType dtype = storage_dtype_from_config(cfg.get<std::string>("model.dtype"));
+  LoadedModel m;
+  if (folder_is_quantized(path)) {
+    m.quantized.emplace(QuantizedModel::load(path, dtype));
+  } else if (cfg.get<std::string>("quant.method") != "none") {
+    m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype), quant_spec_of(cfg)));
+  } else {
+    m.plain.emplace(Model::load(path, dtype));
+  }
+  return m;
+}
+
+std::string quant_label(const LoadedModel& m, const Config& cfg) {
+  if (!m.quantized) return cfg.get<std::string>("model.dtype");
+  const QuantSpec& s = m.quantized->spec();
+  const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
+  if (s.method == QuantMethod::Nf4) return "nf4-" + group;
+  return "rtn" + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group;
+}
+
+}  // namespace qzo

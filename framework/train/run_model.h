@@ -1,0 +1,26 @@
+// The weights a run evaluates and trains, as its config asks: a model folder written by
+// `qzo quantize`, an unquantized folder quantized at load (quant.method), or a plain model
+// (quant.method: none), with the label runs and logs name it by.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "framework/config/config.h"
+#include "framework/quant/quantized_model.h"
+
+namespace qzo {
+
+struct LoadedModel {
+  std::optional<QuantizedModel> quantized;
+  std::optional<Model> plain;
+  const Model& model() const { return quantized ? quantized->model() : *plain; }
+  size_t weight_bytes() const;
+};
+
+LoadedModel load_model(const Config& config);
+
+// "rtn4-g32", "rtn4s-g32" (symmetric), "nf4-g64", "rtn8-channel"; the storage dtype ("f32")
+// when unquantized.
+std::string quant_label(const LoadedModel& model, const Config& config);
+
+}  // namespace qzo
