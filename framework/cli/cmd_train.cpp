@@ -13,15 +13,16 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "fine-tune with QZO/MeZO or evaluate zero-shot/ICL on a task");
   auto config_path = std::make_shared<std::string>();
   auto overrides = std::make_shared<std::vector<std::string>>();
-  auto comm_kind = std::make_shared<std::string>("auto");
+  auto comm_kind = std::make_shared<std::string>();
   auto log_h5 = std::make_shared<std::string>();
   cmd->add_option("config", *config_path, "run YAML (e.g. configs/quickstart.yaml)")->required();
   cmd->add_option("--set", *overrides, "override a config key: --set optim.lr=1e-6");
-  cmd->add_option("--comm", *comm_kind, "auto (NCCL when every rank has a GPU, MPI under mpirun, else local), local, mpi or nccl");
+  cmd->add_option("--comm", *comm_kind, "auto (NCCL when every rank has a GPU, MPI under mpirun, else local), local, mpi or nccl; "
+                  "default: the config's dist.backend");
   cmd->add_option("--log-h5", *log_h5, "also log the run to this HDF5 file (docs/hdf5-log.md)");
   cmd->callback([config_path, overrides, comm_kind, log_h5] {
     const Config cfg = load_config(*config_path, train_schema(), *overrides);
-    auto comm = make_communicator(*comm_kind);
+    auto comm = make_communicator(comm_kind->empty() ? cfg.get<std::string>("dist.backend") : *comm_kind);
     std::optional<Hdf5RunLog> log;
     if (!log_h5->empty()) log.emplace(*log_h5);
     run_training(cfg, *comm, log ? &*log : nullptr);

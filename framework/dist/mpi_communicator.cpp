@@ -86,7 +86,7 @@ std::unique_ptr<Communicator> make_nccl_world() {
 #ifdef QZO_HAVE_NCCL
   return make_nccl_communicator(make_mpi_communicator());
 #else
-  fail("--comm nccl: qzo was built without NCCL (nvcc or libnccl was not found at configure time)");
+  fail("nccl communicator (--comm / dist.backend): qzo was built without NCCL (nvcc or libnccl was not found at configure time)");
 #endif
 }
 

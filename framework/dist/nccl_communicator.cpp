@@ -39,8 +39,8 @@ class NcclCommunicator final : public Communicator {
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
       cudaGetLastError();
-      fail("--comm nccl: rank " + std::to_string(host_->rank()) + " on " + host_name() +
-           " sees no CUDA device (use --comm mpi on CPU ranks)");
+      fail("nccl communicator (--comm / dist.backend): rank " + std::to_string(host_->rank()) + " on " + host_name() +
+           " sees no CUDA device (use mpi for CPU ranks)");
     }
     device_ = local_rank(*host_) % devices;
     cuda_check(cudaSetDevice(device_), "cudaSetDevice");

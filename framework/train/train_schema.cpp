@@ -46,6 +46,8 @@ const Schema& train_schema() {
     eval.key<int>("batch_rows", 32, "rows per forward pass when scoring").positive();
     eval.key<bool>("zero_shot", true, "also score the untrained model on the eval set");
     Section dist = s.section("dist");
+    dist.choice("backend", {"auto", "local", "mpi", "nccl"}, "auto",
+                "communicator (auto: NCCL when every rank has a GPU, MPI under mpirun, else local)");
     dist.choice("mode", {"data", "perturbation"}, "data",
                 "data: ranks split each batch; perturbation: ranks split the n perturbations");
     dist.key<int>("guard_interval", 100, "steps between replica-hash checks (0 = only at the end)").min(0);
