@@ -55,6 +55,8 @@ const Schema& train_schema() {
     log.key<std::string>("dir", "runs", "where runs/<name>/summary.json is written");
     log.key<std::string>("name", "", "run name (empty = <task>-<method>-<quant>-s<seed>)");
     log.key<int>("interval", 10, "steps between progress lines").positive();
+    log.key<int>("checkpoint_interval", 100, "steps between resumable checkpoints (0 = none)").min(0);
+    log.key<bool>("resume", true, "continue from runs/<name>/checkpoint.safetensors when one is there");
     return s;
   }();
   return schema;

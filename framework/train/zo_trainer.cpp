@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "framework/core/error.h"
+#include "framework/core/hash.h"
 #include "framework/core/paths.h"
 #include "framework/core/threads.h"
 #include "framework/dist/agreement.h"
@@ -18,6 +19,7 @@
 #include "framework/methods/qzo.h"
 #include "framework/methods/zo_step.h"
 #include "framework/train/run_model.h"
+#include "framework/train/checkpoint.h"
 #include "framework/train/lr_schedule.h"
 #include "framework/train/progress.h"
 #include "framework/train/task_encoding.h"
@@ -50,6 +52,13 @@ std::vector<Prediction> gather_predictions(Communicator& comm, const std::vector
   for (const std::string& text : comm.all_gather_text(j.dump()))
     for (const auto& p : nlohmann::json::parse(text)) all.push_back({p[0].get<int>(), p[1].get<std::string>()});
   return all;
+}
+
+// Test hook for resumption: QZO_TEST_FAIL_AFTER_STEP=n makes the run throw once step n is
+// done, as a crash would.
+void fail_for_test(long steps_done) {
+  const char* at = std::getenv("QZO_TEST_FAIL_AFTER_STEP");
+  if (at && std::atol(at) == steps_done) fail("test hook: stopped after step " + std::to_string(steps_done));
 }
 
 // Test hook for the replica guard: QZO_TEST_CORRUPT_RANK=r flips one bit of rank r's
@@ -216,9 +225,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     if (root)
       std::printf("eval step %ld | dev %s %.4f%s\n", step, s.metric.c_str(), s.value, better ? " | best" : "");
   };
-  if (steps > 0) consider_dev(0);
 
-  ProgressClock clock(steps);
   long clipped = 0, skipped = 0, perturbations = 0;
   int64_t tokens_total = 0;
   double loss_ema = NAN;
@@ -230,7 +237,57 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   };
   std::optional<BatchSampler> sampler;
   if (steps > 0) sampler.emplace(train.size(), batch_size, seed);
-  for (long step = 0; step < steps; ++step) {
+
+  // Resumption: every rank reads the checkpoint (a shared file system, or a copy per host)
+  // and the ranks check that they hold the same one.
+  const std::string checkpoint_path = run_dir + "/checkpoint.safetensors";
+  const int checkpoint_interval = cfg.get<int>("log.checkpoint_interval");
+  long first_step = 0;
+  if (params && cfg.get<bool>("log.resume")) {
+    std::optional<TrainingCheckpoint> c = load_checkpoint(checkpoint_path);
+    if (comm.size() > 1) {
+      uint64_t h = 0;
+      if (c) {
+        h = fnv1a64_bytes(&c->next_step, sizeof c->next_step);
+        for (const auto& part : c->state) h = fnv1a64_bytes(part.data(), part.size(), h);
+      }
+      require_agreement(comm, "resume", {{checkpoint_path, h, c ? "step " + std::to_string(c->next_step) : "none"}});
+    }
+    if (c) {
+      require_resumable(checkpoint_path, *c, cfg);
+      params->restore(c->state);
+      first_step = c->next_step;
+      best_state = c->best_state;
+      best_dev = best_state.empty() ? -INFINITY : c->best_dev;
+      best_step = c->best_step;
+      clipped = c->clipped;
+      skipped = c->skipped;
+      perturbations = c->perturbations;
+      tokens_total = c->tokens;
+      loss_ema = c->loss_ema;
+      if (root) std::printf("resumed from %s at step %ld\n", checkpoint_path.c_str(), first_step);
+    }
+  }
+  auto save_checkpoint_at = [&](long next_step) {
+    if (!root) return;
+    TrainingCheckpoint c;
+    c.next_step = next_step;
+    c.state = params->snapshot();
+    c.best_state = best_state;
+    c.best_dev = std::isfinite(best_dev) ? best_dev : 0.0;
+    c.best_step = best_step;
+    c.clipped = clipped;
+    c.skipped = skipped;
+    c.perturbations = perturbations;
+    c.tokens = tokens_total;
+    c.loss_ema = loss_ema;
+    c.config_yaml = cfg.to_yaml();
+    save_checkpoint(checkpoint_path, c);
+  };
+  if (first_step == 0 && steps > 0) consider_dev(0);
+  ProgressClock clock(steps - first_step);
+
+  for (long step = first_step; step < steps; ++step) {
     // Data mode: this rank's slice of the (seed, step) global batch. Perturbation mode:
     // the whole batch, for this rank's share of the perturbations.
     std::vector<EncodedExample> mine;
@@ -276,12 +333,15 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
       if (r.clipped) std::snprintf(d, sizeof d, "%+.2e (clipped %+.2e)", r.raw_grad[0], r.clipped_grad[0]);
       else std::snprintf(d, sizeof d, "%+.2e", r.raw_grad[0]);
       std::printf("step %ld/%d | loss %.4f | d %s | lr %.1e | %.0f ms | %s tok/s | eta %s%s\n", step + 1, steps,
-                  loss_ema, d, rate, ms, format_rate(clock.tokens_per_second()).c_str(), clock.eta(step + 1).c_str(),
+                  loss_ema, d, rate, ms, format_rate(clock.tokens_per_second()).c_str(), clock.eta(step + 1 - first_step).c_str(),
                   r.skipped ? " | skipped (non-finite)" : "");
       std::fflush(stdout);
     }
     if (eval_interval > 0 && (step + 1) % eval_interval == 0 && step + 1 < steps) consider_dev(step + 1);
     if (guard_interval > 0 && (step + 1) % guard_interval == 0 && step + 1 < steps) guard(step + 1);
+    if (checkpoint_interval > 0 && (step + 1) % checkpoint_interval == 0 && step + 1 < steps)
+      save_checkpoint_at(step + 1);
+    fail_for_test(step + 1);
   }
   if (steps > 0) {
     guard(steps);
@@ -302,7 +362,8 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   summary["clip_rate"] = perturbations ? double(clipped) / double(perturbations) : 0.0;
   summary["skipped_steps"] = skipped;
   summary["train_seconds"] = train_seconds;
-  summary["ms_per_step"] = steps ? 1e3 * train_seconds / steps : 0.0;
+  summary["ms_per_step"] = steps > first_step ? 1e3 * train_seconds / double(steps - first_step) : 0.0;
+  summary["resumed_from_step"] = first_step;
   summary["tokens_per_second"] = train_seconds > 0 ? double(tokens_total) / train_seconds : 0.0;
   summary["dist_mode"] = cfg.get<std::string>("dist.mode");
   summary["replica_checks"] = guard_checks;
@@ -311,7 +372,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(params->state_hash()));
     summary["state_hash"] = hash;
   }
-  summary["bytes_reduced_per_step"] = steps ? double(step_bytes) / steps : 0.0;
+  summary["bytes_reduced_per_step"] = steps > first_step ? double(step_bytes) / double(steps - first_step) : 0.0;
   // What a backprop method would all-reduce per step instead: fp32 gradients of the
   // trainable set (the scales, for QZO) and of every weight (full fine-tuning).
   summary["gradient_allreduce_bytes"] = {{"trainable", params ? 4.0 * double(params->size()) : 0.0},
@@ -325,6 +386,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   if (log) log->finish(summary, "finished");
   if (root) {
     write_text_file_atomically(run_dir + "/summary.json", summary.dump(2) + "\n");
+    fs::remove(checkpoint_path);  // the run is complete: a rerun starts over
     const std::string zs = summary.contains("zero_shot") ? std::to_string(summary["zero_shot"].get<double>()) : "-";
     std::printf("\n| run | method | quant | %s before | %s after | best dev (step) | steps | clip rate | time |\n",
                 final_score.metric.c_str(), final_score.metric.c_str());

@@ -1,6 +1,7 @@
 // Data-parallel invariants (DESIGN.md §2), run under mpirun with 2 and 3 ranks: replicas
 // stay bit-identical, P ranks follow one rank on the same global batch, shards cover each
-// batch exactly once, and a corrupted replica or a mismatched config is caught by name.
+// batch exactly once, a resumed run continues exactly as the uninterrupted one, and a
+// corrupted replica or a mismatched config is caught by name.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -121,6 +122,34 @@ TEST(DataParallel, MismatchedModelFileIsRejectedNamingTheFile) {
   const std::string error = error_of([&] { require_agreement(world(), "model files", items); });
   EXPECT_EQ(error, "model files: ranks disagree on models/a/model.safetensors (rank" +
                        std::string(world().size() > 2 ? "s 0,2" : " 0") + " vs rank 1)");
+}
+
+TEST(Resume, ContinuesExactlyAsTheUninterruptedRun) {
+  const std::vector<std::string> run = {"optim.steps=10", "log.checkpoint_interval=4", "log.name=resume"};
+  auto with_dir = [&](const std::string& dir) {
+    std::vector<std::string> v = run;
+    v.push_back("log.dir=" + ::testing::TempDir() + dir + std::to_string(world().size()));
+    return short_run(v);
+  };
+  const nlohmann::json straight = run_training(with_dir("straight"), world());
+
+  setenv("QZO_TEST_FAIL_AFTER_STEP", "6", 1);
+  const std::string crash = error_of([&] { run_training(with_dir("crashed"), world()); });
+  unsetenv("QZO_TEST_FAIL_AFTER_STEP");
+  EXPECT_EQ(crash, "test hook: stopped after step 6");
+
+  std::vector<std::string> other_lr = run;
+  other_lr.push_back("optim.lr=1e-4");
+  other_lr.push_back("log.dir=" + ::testing::TempDir() + "crashed" + std::to_string(world().size()));
+  EXPECT_NE(error_of([&] { run_training(short_run(other_lr), world()); })
+                .find("checkpoint was written with optim.lr = 3.0e-05, this run has 1.0e-04"),
+            std::string::npos);
+
+  const nlohmann::json resumed = run_training(with_dir("crashed"), world());
+  EXPECT_EQ(resumed["resumed_from_step"], 4);
+  EXPECT_EQ(resumed["state_hash"], straight["state_hash"]);
+  EXPECT_EQ(resumed["final"], straight["final"]);
+  EXPECT_EQ(resumed["clip_rate"], straight["clip_rate"]);
 }
 
 TEST(PerturbationParallel, MatchesDataModeWithTheSameN) {
