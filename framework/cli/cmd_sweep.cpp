@@ -12,13 +12,13 @@ void add_sweep_command(CLI::App& app) {
   auto sweep_path = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto overrides = std::make_shared<std::vector<std::string>>();
-  auto comm_kind = std::make_shared<std::string>("auto");
+  auto comm_kind = std::make_shared<std::string>();
   auto dry_run = std::make_shared<bool>(false);
   auto flush_every = std::make_shared<int>(10);
   cmd->add_option("sweep", *sweep_path, "sweep YAML (e.g. experiments/ddc-ablation.yaml)")->required();
   cmd->add_option("--out", *output, "HDF5 log (default: the sweep's output:, else runs/<name>.h5)");
   cmd->add_option("--set", *overrides, "override a config key in every run: --set optim.steps=10");
-  cmd->add_option("--comm", *comm_kind, "auto, local, mpi or nccl (as for train)");
+  cmd->add_option("--comm", *comm_kind, "auto, local, mpi or nccl (as for train); default: the base config's dist.backend, else auto");
   cmd->add_flag("--dry-run", *dry_run, "list the runs and what would happen to each, run nothing");
   cmd->add_option("--flush-every", *flush_every, "step rows buffered between flushes of the log")
       ->check(CLI::PositiveNumber);
@@ -26,7 +26,10 @@ void add_sweep_command(CLI::App& app) {
     const SweepSpec spec = load_sweep(*sweep_path, train_schema());
     const std::vector<SweepRun> runs = expand_sweep(spec, train_schema(), *overrides);
     const std::string out = output->empty() ? spec.output : *output;
-    auto comm = make_communicator(*comm_kind);
+    // One communicator serves every run, so it comes from the flag or the first run's config.
+    std::string kind = *comm_kind;
+    if (kind.empty()) kind = runs.front().config.has("dist.backend") ? runs.front().config.get<std::string>("dist.backend") : "auto";
+    auto comm = make_communicator(kind);
     if (*dry_run) {
       const std::vector<RunPlan> plan = plan_sweep(runs, out, *comm);
       if (comm->rank() == 0) {

@@ -39,11 +39,15 @@ std::string decide(const std::vector<SweepRun>& runs, const std::string& output)
       plan += 'f';
     } else if (!it->second.finished()) {
       plan += 'r';
-    } else if (it->second.info.config_hash != run.config.hash()) {
-      const std::string diff = first_difference(it->second.info.config_yaml, output + ":/runs/" + run.name, run.config);
-      return "!" + output + ": run '" + run.name + "' finished earlier with another config (" +
-             (diff.empty() ? "same values, other hash" : diff) + "); write to another output or delete the file";
+    } else if (it->second.info.config_hash == run.config.hash()) {
+      plan += 's';
     } else {
+      // Hashes also differ when the schema gained a key since the run (its default then fills
+      // the stored config in), so values decide.
+      const std::string diff = first_difference(it->second.info.config_yaml, output + ":/runs/" + run.name, run.config);
+      if (!diff.empty())
+        return "!" + output + ": run '" + run.name + "' finished earlier with another config (" + diff +
+               "); write to another output or delete the file";
       plan += 's';
     }
   }

@@ -140,6 +140,7 @@ TEST(Sweep, MalformedSweepsAreRejectedWithOneLine) {
 struct FakeTraining {
   std::vector<std::string> ran;
   std::string fail_on;
+  bool as_older_schema = false;  // log the config as a build without the key `threads` would
 
   nlohmann::json operator()(const Config& config, Communicator&, RunLog* log) {
     const std::string name = config.get<std::string>("log.name");
@@ -148,6 +149,12 @@ struct FakeTraining {
     info.name = name;
     info.config_yaml = config.to_yaml();
     info.config_hash = config.hash();
+    if (as_older_schema) {
+      const size_t at = info.config_yaml.find("threads: 0\n");
+      EXPECT_NE(at, std::string::npos);
+      info.config_yaml.erase(at, std::string("threads: 0\n").size());
+      info.config_hash += 1;
+    }
     info.method = config.get<std::string>("method.name");
     info.quantizer = "rtn4-g32";
     info.task = "spam";
@@ -207,6 +214,19 @@ TEST(Sweep, FinishedRunWithAnotherConfigIsAnErrorNamingTheKey) {
   EXPECT_EQ(message, out + ": run 'seed=0' finished earlier with another config (optim.steps: 5 in the file, 6 now); "
                            "write to another output or delete the file");
   EXPECT_EQ(fake.ran.size(), 1u);
+}
+
+TEST(Sweep, RunLoggedBeforeTheSchemaGainedAKeyIsStillFinished) {
+  ScratchDir dir;
+  const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: base.yaml\ngrid:\n  seed: [0]\n"), train_schema());
+  const auto runs = expand_sweep(spec, train_schema());
+  const std::string out = dir.file("s.h5");
+  FakeTraining older;
+  older.as_older_schema = true;
+  run(spec, runs, out, older);
+  FakeTraining now;
+  EXPECT_EQ(run(spec, runs, out, now).skipped, 1);
+  EXPECT_TRUE(now.ran.empty());
 }
 
 // The real trainer on the default model, two steps: its provenance, steps, evaluations and
