@@ -19,6 +19,9 @@ struct RunInfo {
   uint64_t seed = 0;
   std::vector<std::string> hosts;  // one per rank, in rank order
   uint64_t config_hash = 0;
+  // > 0 when the run continues from a checkpoint taken before this step: a log that holds
+  // the run keeps its rows before this step and appends after them.
+  int64_t resume_step = 0;
 };
 
 // One row per (step, perturbation k).

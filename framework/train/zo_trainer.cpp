@@ -153,6 +153,25 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     std::fflush(stdout);
   }
 
+  // Resumption: every rank reads the checkpoint (a shared file system, or a copy per host)
+  // and the ranks check that they hold the same one; it is applied once training starts.
+  const std::string checkpoint_path = run_dir + "/checkpoint.safetensors";
+  const int checkpoint_interval = cfg.get<int>("log.checkpoint_interval");
+  std::optional<TrainingCheckpoint> resume;
+  if (params && cfg.get<bool>("log.resume")) {
+    resume = load_checkpoint(checkpoint_path);
+    if (comm.size() > 1) {
+      uint64_t h = 0;
+      if (resume) {
+        h = fnv1a64_bytes(&resume->next_step, sizeof resume->next_step);
+        for (const auto& part : resume->state) h = fnv1a64_bytes(part.data(), part.size(), h);
+      }
+      require_agreement(comm, "resume",
+                        {{checkpoint_path, h, resume ? "step " + std::to_string(resume->next_step) : "none"}});
+    }
+    if (resume) require_resumable(checkpoint_path, *resume, cfg);
+  }
+
   const std::vector<std::string> hosts = comm.all_gather_text(host_name());
   if (!root) log = nullptr;  // rank 0 alone logs
   if (log) {
@@ -168,6 +187,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     info.world_size = comm.size();
     info.seed = seed;
     info.hosts = hosts;
+    info.resume_step = resume ? resume->next_step : 0;
     log->begin(info);
   }
   auto log_eval = [&](long step, const char* split, const TaskScore& s) {
@@ -238,35 +258,20 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   std::optional<BatchSampler> sampler;
   if (steps > 0) sampler.emplace(train.size(), batch_size, seed);
 
-  // Resumption: every rank reads the checkpoint (a shared file system, or a copy per host)
-  // and the ranks check that they hold the same one.
-  const std::string checkpoint_path = run_dir + "/checkpoint.safetensors";
-  const int checkpoint_interval = cfg.get<int>("log.checkpoint_interval");
   long first_step = 0;
-  if (params && cfg.get<bool>("log.resume")) {
-    std::optional<TrainingCheckpoint> c = load_checkpoint(checkpoint_path);
-    if (comm.size() > 1) {
-      uint64_t h = 0;
-      if (c) {
-        h = fnv1a64_bytes(&c->next_step, sizeof c->next_step);
-        for (const auto& part : c->state) h = fnv1a64_bytes(part.data(), part.size(), h);
-      }
-      require_agreement(comm, "resume", {{checkpoint_path, h, c ? "step " + std::to_string(c->next_step) : "none"}});
-    }
-    if (c) {
-      require_resumable(checkpoint_path, *c, cfg);
-      params->restore(c->state);
-      first_step = c->next_step;
-      best_state = c->best_state;
-      best_dev = best_state.empty() ? -INFINITY : c->best_dev;
-      best_step = c->best_step;
-      clipped = c->clipped;
-      skipped = c->skipped;
-      perturbations = c->perturbations;
-      tokens_total = c->tokens;
-      loss_ema = c->loss_ema;
-      if (root) std::printf("resumed from %s at step %ld\n", checkpoint_path.c_str(), first_step);
-    }
+  if (resume) {
+    params->restore(resume->state);
+    first_step = resume->next_step;
+    best_state = resume->best_state;
+    best_dev = best_state.empty() ? -INFINITY : resume->best_dev;
+    best_step = resume->best_step;
+    clipped = resume->clipped;
+    skipped = resume->skipped;
+    perturbations = resume->perturbations;
+    tokens_total = resume->tokens;
+    loss_ema = resume->loss_ema;
+    resume.reset();  // the state lives in params now
+    if (root) std::printf("resumed from %s at step %ld\n", checkpoint_path.c_str(), first_step);
   }
   auto save_checkpoint_at = [&](long next_step) {
     if (!root) return;
