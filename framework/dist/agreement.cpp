@@ -1,6 +1,7 @@
 #include "framework/dist/agreement.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
