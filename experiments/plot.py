@@ -5,7 +5,7 @@
 
 Writes, where the log has the data: loss.png (training loss curves), d-hist.png (|d|
 histograms), clip-rate.png (clip rate over steps), acc-vs-clip.png (final metric against the
-clip threshold C) and acc-vs-memory.png (final metric against model-state memory per method).
+clip threshold C) and acc-vs-memory.png (final metric against stored weights and peak RSS).
 Runs are grouped the way `qzo report` groups them: method / quantizer plus any swept key other
 than the seed, averaged over seeds. Tables come from `qzo report`; this script only draws.
 Needs Debian's python3-h5py and python3-matplotlib (launch/setup.sh installs them).
@@ -195,24 +195,27 @@ def plot_acc_vs_clip(runs, out_dir):
 
 
 def plot_acc_vs_memory(rows, out_dir):
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    # Two views of memory: the stored weights (MeZO trains them in place, QZO adds only an fp32
+    # copy of the scales) and the measured peak RSS of rank 0 (weights + activations + runtime).
+    panels = (("weights_bytes", "stored weights (MB)"), ("peak_rss_bytes", "peak RSS of rank 0 (MB)"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     drawn = False
-    for label, runs in rows.items():
-        finals = [r["summary"]["final"] * metric_scale(r["metric"]) for r in runs if "final" in r["summary"]]
-        mem = [sum(r["summary"].get("memory", {}).get(k, 0) for k in ("weights_bytes", "trainable_bytes",
-                                                                       "optimizer_bytes")) / 1e6 for r in runs]
-        if not finals:
-            continue
-        ax.errorbar(np.mean(mem), np.mean(finals), yerr=np.std(finals, ddof=1) if len(finals) > 1 else 0,
-                    marker="o", capsize=3, label=label)
-        drawn = True
+    for ax, (key, xlabel) in zip(axes, panels):
+        for label, runs in rows.items():
+            finals = [r["summary"]["final"] * metric_scale(r["metric"]) for r in runs if "final" in r["summary"]]
+            mem = [r["summary"].get("memory", {}).get(key, 0) / 1e6 for r in runs]
+            if not finals:
+                continue
+            ax.errorbar(np.mean(mem), np.mean(finals), yerr=np.std(finals, ddof=1) if len(finals) > 1 else 0,
+                        marker="o", capsize=3, label=label)
+            drawn = True
+        ax.set_xlabel(xlabel)
     if not drawn:
         plt.close(fig)
         return
-    ax.set_xlabel("model state: weights + trainable copy + optimizer (MB)")
-    ax.set_ylabel("final metric (mean ± std over seeds)")
-    ax.set_title("Accuracy against memory")
-    ax.legend(fontsize=7)
+    axes[0].set_ylabel("final metric (mean ± std over seeds)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Accuracy against memory")
     save(fig, out_dir, "acc-vs-memory.png")
 
 

@@ -142,7 +142,7 @@ void metric_table(std::string& md, const Groups& g) {
 }
 
 // The untrained weights scored on the same eval set: what fine-tuning started from (e.g. how
-// much a 2-bit quantizer lost). Only rows whose runs recorded it.
+// much a 2-bit quantizer lost). Only rows of trained runs that recorded it.
 void zero_shot_table(std::string& md, const Groups& g) {
   std::string body;
   for (const Row& row : g.rows) {
@@ -150,8 +150,9 @@ void zero_shot_table(std::string& md, const Groups& g) {
     bool any = false;
     for (const auto& [task, metric] : g.tasks) {
       std::vector<double> before;
-      for (const LoggedRun* r : row.runs)
-        if (r->info.task == task && !std::isnan(number(r->summary, "zero_shot"))) before.push_back(number(r->summary, "zero_shot"));
+      for (const LoggedRun* r : row.runs)  // runs without steps: their zero-shot is their result
+        if (r->info.task == task && number(r->summary, "steps", 0) > 0 && !std::isnan(number(r->summary, "zero_shot")))
+          before.push_back(number(r->summary, "zero_shot"));
       any |= !before.empty();
       line += " " + cell(before, metric_scale(metric)) + " |";
     }
