@@ -4,14 +4,7 @@
 #include "framework/core/philox.h"
 
 #include <omp.h>
-#if defined(__AVX__) || defined(__AVX512F__)
-// GCC 12 flags the self-initialized placeholders inside its AVX-512 headers (a false positive).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#endif
+#include "framework/core/simd.h"
 
 #include <algorithm>
 #include <cmath>

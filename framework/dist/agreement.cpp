@@ -136,7 +136,7 @@ std::vector<AgreementItem> folder_items(const std::string& dir) {
     if (entry.is_regular_file()) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   std::vector<AgreementItem> items;
-  for (const fs::path& f : files) items.push_back({f.string(), file_hash(f)});
+  for (const fs::path& f : files) items.push_back({f.string(), file_hash(f), ""});
   return items;
 }
 

@@ -13,14 +13,7 @@
 #include "framework/quant/quantized_linear.h"
 #include "framework/quant/quantizer.h"
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-// GCC 12 flags the self-initialized placeholders inside its AVX-512 headers (a false positive).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#endif
+#include "framework/core/simd.h"
 
 namespace qzo {
 

@@ -9,10 +9,10 @@
 
 namespace qzo {
 
-QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int in_features,
-                                          const QuantSpec& spec, const std::string& name) {
+QuantizedLinear QuantizedLinear::shaped(int out_features, int in_features, const QuantSpec& spec,
+                                        const std::string& name) {
   if (out_features <= 0 || in_features <= 0)
-    fail(name + ": cannot quantize a weight of shape [" + std::to_string(out_features) + ", " +
+    fail(name + ": invalid quantized shape [" + std::to_string(out_features) + ", " +
          std::to_string(in_features) + "]");
   QuantizedLinear L;
   L.out_features_ = out_features;
@@ -20,6 +20,12 @@ QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int 
   L.spec_ = spec;
   L.spec_.group_size = spec.resolved_group_size(in_features, name);
   L.row_bytes_ = packed_bytes(size_t(in_features), spec.bits);
+  return L;
+}
+
+QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int in_features,
+                                          const QuantSpec& spec, const std::string& name) {
+  QuantizedLinear L = shaped(out_features, in_features, spec, name);
   const int g = L.spec_.group_size, groups = in_features / g;
   L.packed_codes_.assign(size_t(out_features) * L.row_bytes_, 0);
   L.scales_.assign(size_t(out_features) * size_t(groups), 0.0f);
@@ -53,15 +59,7 @@ QuantizedLinear QuantizedLinear::from_parts(int out_features, int in_features,
                                              std::vector<uint8_t> packed_codes,
                                              std::vector<uint8_t> zero_points,
                                              std::vector<float> scales, const std::string& name) {
-  if (out_features <= 0 || in_features <= 0)
-    fail(name + ": invalid quantized shape [" + std::to_string(out_features) + ", " +
-         std::to_string(in_features) + "]");
-  QuantizedLinear L;
-  L.out_features_ = out_features;
-  L.in_features_ = in_features;
-  L.spec_ = spec;
-  L.spec_.group_size = spec.resolved_group_size(in_features, name);
-  L.row_bytes_ = packed_bytes(size_t(in_features), spec.bits);
+  QuantizedLinear L = shaped(out_features, in_features, spec, name);
   const size_t n_scales = size_t(out_features) * size_t(L.groups_per_row());
   const size_t n_zero = spec.method == QuantMethod::Nf4 ? 0 : n_scales;
   auto expect = [&](const char* what, size_t got, size_t want) {

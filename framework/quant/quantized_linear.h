@@ -53,6 +53,8 @@ class QuantizedLinear {
   void dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream, float signed_eps) const;
 
  private:
+  // An empty layer of this shape and spec (group size resolved); throws naming the layer.
+  static QuantizedLinear shaped(int out_features, int in_features, const QuantSpec& spec, const std::string& name);
   struct Scratch;
   void dequantize_row(int row, const float* row_offsets, float* out, Scratch& scratch) const;
 
