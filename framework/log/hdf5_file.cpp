@@ -64,9 +64,10 @@ void copy_group(const H5::Group& src, const H5::Group& dst) {
   }
 }
 
-// Copies /sweep and every finished /runs/<name> of a file that a killed writer left marked as
-// open into a fresh file, then moves the fresh file over the old one.
-void rebuild_without_unfinished_runs(const std::string& path) {
+// Copies /sweep and every /runs/<name> of a file that a killed writer left marked as open into
+// a fresh file, then moves the fresh file over the old one. The killed run keeps its rows up to
+// the last flush: a rerun replaces it, a run resumed from a checkpoint continues it.
+void rebuild_after_killed_writer(const std::string& path) {
   const std::string fresh = path + ".rebuild";
   try {
     H5::H5File src(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ);
@@ -77,8 +78,7 @@ void rebuild_without_unfinished_runs(const std::string& path) {
       H5::Group runs = src.openGroup("runs");
       for (hsize_t i = 0; i < runs.getNumObjs(); ++i) {
         const std::string name = runs.getObjnameByIdx(i);
-        const H5::Group run = runs.openGroup(name);
-        if (read_string_attr(run, "status").value_or("") == "finished") copy_group(run, dst_runs.createGroup(name));
+        copy_group(runs.openGroup(name), dst_runs.createGroup(name));
       }
     }
   } catch (const H5::Exception& e) {
@@ -111,7 +111,7 @@ H5::H5File open_for_writing(const std::string& path, bool* rebuilt) {
     }
     if (!opens_for_writing(path)) {
       if (H5Fis_hdf5(path.c_str()) <= 0) fail(path + ": not an HDF5 file");
-      rebuild_without_unfinished_runs(path);
+      rebuild_after_killed_writer(path);
       if (rebuilt) *rebuilt = true;
     }
     H5::H5File file(path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, latest_format());
@@ -217,6 +217,11 @@ void append_rows(const H5::DataSet& column, const H5::DataType& mem_type, const 
   H5::DataSpace file_space = column.getSpace();
   file_space.selectHyperslab(H5S_SELECT_SET, &rows, &offset);
   column.write(data, mem_type, H5::DataSpace(1, &rows), file_space);
+}
+
+void keep_rows(const H5::DataSet& column, size_t rows) {
+  const hsize_t size = rows;
+  if (H5Dset_extent(column.getId(), &size) < 0) fail(column.getObjName() + ": cannot truncate to " + std::to_string(rows) + " rows");
 }
 
 std::vector<double> read_doubles(const H5::Group& group, const std::string& name) {

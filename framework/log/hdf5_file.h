@@ -16,8 +16,8 @@ void quiet_errors();
 
 // Opens `path` for writing, creating it (latest file format, which SWMR needs) when absent.
 // A file left open by a killed SWMR writer cannot be reopened for writing, so it is rebuilt:
-// its finished runs are copied into a fresh file that replaces it (the unfinished one would be
-// rerun anyway). `rebuilt` tells the caller that happened.
+// its runs, the killed one with the rows it had flushed, are copied into a fresh file that
+// replaces it. `rebuilt` tells the caller that happened.
 H5::H5File open_for_writing(const std::string& path, bool* rebuilt = nullptr);
 // Opens `path` read-only; readable while a writer is live and after it was killed (SWMR read).
 H5::H5File open_for_reading(const std::string& path);
@@ -40,6 +40,9 @@ H5::DataSet create_column(const H5::Group& group, const std::string& name, const
                           hsize_t chunk_rows);
 // Appends `count` rows held in `data` (memory layout of `mem_type`) after the current end.
 void append_rows(const H5::DataSet& column, const H5::DataType& mem_type, const void* data, size_t count);
+
+// Shrinks a column to its first `rows` rows.
+void keep_rows(const H5::DataSet& column, size_t rows);
 
 // Whole columns read back, converted by HDF5 to the requested element type.
 std::vector<double> read_doubles(const H5::Group& group, const std::string& name);

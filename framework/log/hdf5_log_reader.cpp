@@ -74,6 +74,7 @@ LoggedRun read_run(const H5::Group& run, const std::string& where, bool with_col
   info.name = required_text(run, "name", where);
   info.config_yaml = required_text(run, "config", where);
   info.config_hash = h5::read_uint_attr(run, "config_hash").value_or(0);
+  info.resume_step = h5::read_int_attr(run, "resumed_from_step").value_or(0);
   info.method = required_text(run, "method", where);
   info.quantizer = required_text(run, "quantizer", where);
   info.task = required_text(run, "task", where);

@@ -58,14 +58,32 @@ void write_summary_attrs(const H5::Group& run, const nlohmann::json& summary) {
 
 }  // namespace
 
-struct Hdf5RunLog::Live {
-  Live(H5::H5File f, H5::Group g) : file(std::move(f)), run(std::move(g)) {}
-  H5::H5File file;
-  H5::Group run;
+struct Hdf5RunLog::Columns {
   H5::DataSet step, perturbation, loss_plus, loss_minus, proj_grad_raw, proj_grad_clipped, clipped, lr,
       tokens, wall_s, skipped_steps;
   H5::DataSet eval_step, eval_split, eval_metric, eval_value;
 };
+
+struct Hdf5RunLog::Live {
+  Live(H5::H5File f, H5::Group g) : file(std::move(f)), run(std::move(g)) {}
+  H5::H5File file;
+  H5::Group run;
+  Columns columns;
+};
+
+namespace {
+
+void append_eval(const Hdf5RunLog::Columns& c, const EvalRecord& record) {
+  char split[h5::kTextCell] = {0}, metric[h5::kTextCell] = {0};
+  std::memcpy(split, record.split.data(), std::min(record.split.size(), sizeof split));
+  std::memcpy(metric, record.metric.data(), std::min(record.metric.size(), sizeof metric));
+  h5::append_rows(c.eval_step, H5::PredType::NATIVE_INT64, &record.step, 1);
+  h5::append_rows(c.eval_split, text_cell(), split, 1);
+  h5::append_rows(c.eval_metric, text_cell(), metric, 1);
+  h5::append_rows(c.eval_value, H5::PredType::NATIVE_DOUBLE, &record.value, 1);
+}
+
+}  // namespace
 
 Hdf5RunLog::Hdf5RunLog(std::string path, int flush_every)
     : path_(std::move(path)), flush_every_(flush_every < 1 ? 1 : flush_every) {}
@@ -82,6 +100,52 @@ void Hdf5RunLog::close_live() noexcept {
   live_.reset();
 }
 
+namespace {
+
+// Opens the columns of `run`, creating them in a new group or keeping what an earlier attempt
+// of a resumed run logged before its checkpoint: step rows before `resume_step` and the dev
+// evaluations up to it (the resumed run logs the zero-shot and final evaluations again).
+void open_columns(Hdf5RunLog::Columns& c, const H5::Group& run, bool fresh, int64_t resume_step) {
+  const auto column = [&](const H5::Group& group, const char* name, const H5::DataType& type, hsize_t chunk) {
+    return fresh ? h5::create_column(group, name, type, chunk) : group.openDataSet(name);
+  };
+  const H5::Group steps = fresh ? run.createGroup("steps") : run.openGroup("steps");
+  c.step = column(steps, "step", kI64, kStepChunk);
+  c.perturbation = column(steps, "perturbation", H5::PredType::STD_I32LE, kStepChunk);
+  c.loss_plus = column(steps, "loss_plus", kF64, kStepChunk);
+  c.loss_minus = column(steps, "loss_minus", kF64, kStepChunk);
+  c.proj_grad_raw = column(steps, "proj_grad_raw", kF64, kStepChunk);
+  c.proj_grad_clipped = column(steps, "proj_grad_clipped", kF64, kStepChunk);
+  c.clipped = column(steps, "clipped", H5::PredType::STD_U8LE, kStepChunk);
+  c.lr = column(steps, "lr", kF64, kStepChunk);
+  c.tokens = column(steps, "tokens", kI64, kStepChunk);
+  c.wall_s = column(steps, "wall_s", kF64, kStepChunk);
+  c.skipped_steps = column(steps, "skipped_steps", kI64, kStepChunk);
+  const H5::Group eval = fresh ? run.createGroup("eval") : run.openGroup("eval");
+  c.eval_step = column(eval, "step", kI64, kEvalChunk);
+  c.eval_split = column(eval, "split", text_cell(), kEvalChunk);
+  c.eval_metric = column(eval, "metric", text_cell(), kEvalChunk);
+  c.eval_value = column(eval, "value", kF64, kEvalChunk);
+  if (fresh) return;
+
+  const std::vector<int64_t> step_rows = h5::read_ints(steps, "step");
+  size_t keep = 0;
+  while (keep < step_rows.size() && step_rows[keep] < resume_step) ++keep;
+  for (const H5::DataSet* d : {&c.step, &c.perturbation, &c.loss_plus, &c.loss_minus, &c.proj_grad_raw,
+                               &c.proj_grad_clipped, &c.clipped, &c.lr, &c.tokens, &c.wall_s, &c.skipped_steps})
+    h5::keep_rows(*d, keep);
+  // Rows are rewritten in the order kept: dev rows up to the checkpoint, in logged order.
+  const std::vector<int64_t> eval_steps = h5::read_ints(eval, "step");
+  const std::vector<std::string> splits = h5::read_texts(eval, "split"), metrics = h5::read_texts(eval, "metric");
+  const std::vector<double> values = h5::read_doubles(eval, "value");
+  for (const H5::DataSet* d : {&c.eval_step, &c.eval_split, &c.eval_metric, &c.eval_value}) h5::keep_rows(*d, 0);
+  for (size_t i = 0; i < eval_steps.size(); ++i)
+    if (splits[i] == "dev" && eval_steps[i] <= resume_step)
+      append_eval(c, {eval_steps[i], splits[i], metrics[i], values[i]});
+}
+
+}  // namespace
+
 void Hdf5RunLog::begin(const RunInfo& info) {
   if (live_) fail(path_ + ": run '" + run_name_ + "' is still open; finish it before beginning '" + info.name + "'");
   if (info.name.empty() || info.name.find('/') != std::string::npos || info.name == "." || info.name == "..")
@@ -91,8 +155,10 @@ void Hdf5RunLog::begin(const RunInfo& info) {
   guarded(path_, "begin the run", [&] {
     H5::H5File file = h5::open_for_writing(path_);
     H5::Group runs = file.openGroup("runs");
-    if (runs.nameExists(info.name)) runs.unlink(info.name);  // an unfinished earlier attempt
-    live = std::make_unique<Live>(file, runs.createGroup(info.name));
+    const bool continues = info.resume_step > 0 && runs.nameExists(info.name) &&
+                           runs.openGroup(info.name).nameExists("steps");
+    if (!continues && runs.nameExists(info.name)) runs.unlink(info.name);  // an unfinished earlier attempt
+    live = std::make_unique<Live>(file, continues ? runs.openGroup(info.name) : runs.createGroup(info.name));
     const H5::Group& run = live->run;
     h5::write_attr(run, "name", info.name);
     h5::write_attr(run, "config", info.config_yaml);
@@ -106,28 +172,14 @@ void Hdf5RunLog::begin(const RunInfo& info) {
     h5::write_attr(run, "seed", info.seed);
     h5::write_attr(run, "hosts", join(info.hosts, ","));
     h5::write_attr(run, "git_commit", source_git_commit());
-    h5::write_attr(run, "start_time", utc_timestamp());
+    if (!continues) h5::write_attr(run, "start_time", utc_timestamp());
+    h5::write_attr(run, "resumed_from_step", info.resume_step);
     h5::write_attr(run, "labels", labels_.dump());
     h5::write_attr(run, "sweep_index", int64_t{sweep_index_});
     h5::write_attr(run, "status", std::string("running"));
-
-    H5::Group steps = run.createGroup("steps");
-    live->step = h5::create_column(steps, "step", kI64, kStepChunk);
-    live->perturbation = h5::create_column(steps, "perturbation", H5::PredType::STD_I32LE, kStepChunk);
-    live->loss_plus = h5::create_column(steps, "loss_plus", kF64, kStepChunk);
-    live->loss_minus = h5::create_column(steps, "loss_minus", kF64, kStepChunk);
-    live->proj_grad_raw = h5::create_column(steps, "proj_grad_raw", kF64, kStepChunk);
-    live->proj_grad_clipped = h5::create_column(steps, "proj_grad_clipped", kF64, kStepChunk);
-    live->clipped = h5::create_column(steps, "clipped", H5::PredType::STD_U8LE, kStepChunk);
-    live->lr = h5::create_column(steps, "lr", kF64, kStepChunk);
-    live->tokens = h5::create_column(steps, "tokens", kI64, kStepChunk);
-    live->wall_s = h5::create_column(steps, "wall_s", kF64, kStepChunk);
-    live->skipped_steps = h5::create_column(steps, "skipped_steps", kI64, kStepChunk);
-    H5::Group eval = run.createGroup("eval");
-    live->eval_step = h5::create_column(eval, "step", kI64, kEvalChunk);
-    live->eval_split = h5::create_column(eval, "split", text_cell(), kEvalChunk);
-    live->eval_metric = h5::create_column(eval, "metric", text_cell(), kEvalChunk);
-    live->eval_value = h5::create_column(eval, "value", kF64, kEvalChunk);
+    open_columns(live->columns, run, !continues, info.resume_step);
+    // The truncated columns go to disk before SWMR writing, which only appends from here on.
+    live->file.flush(H5F_SCOPE_GLOBAL);
     // From here on only appends: what a killed writer leaves stays readable.
     if (H5Fstart_swmr_write(live->file.getId()) < 0) fail(path_ + ": cannot start SWMR writing");
   });
@@ -156,17 +208,18 @@ void Hdf5RunLog::flush_steps() {
       lr[i] = r.lr, tokens[i] = r.tokens, wall[i] = r.wall_s, skipped[i] = r.skipped_steps;
     }
     const H5::PredType &i64 = H5::PredType::NATIVE_INT64, &f64 = H5::PredType::NATIVE_DOUBLE;
-    h5::append_rows(live_->step, i64, step.data(), n);
-    h5::append_rows(live_->perturbation, H5::PredType::NATIVE_INT32, perturbation.data(), n);
-    h5::append_rows(live_->loss_plus, f64, lp.data(), n);
-    h5::append_rows(live_->loss_minus, f64, lm.data(), n);
-    h5::append_rows(live_->proj_grad_raw, f64, raw.data(), n);
-    h5::append_rows(live_->proj_grad_clipped, f64, clip.data(), n);
-    h5::append_rows(live_->clipped, H5::PredType::NATIVE_UINT8, clipped.data(), n);
-    h5::append_rows(live_->lr, f64, lr.data(), n);
-    h5::append_rows(live_->tokens, i64, tokens.data(), n);
-    h5::append_rows(live_->wall_s, f64, wall.data(), n);
-    h5::append_rows(live_->skipped_steps, i64, skipped.data(), n);
+    const Columns& c = live_->columns;
+    h5::append_rows(c.step, i64, step.data(), n);
+    h5::append_rows(c.perturbation, H5::PredType::NATIVE_INT32, perturbation.data(), n);
+    h5::append_rows(c.loss_plus, f64, lp.data(), n);
+    h5::append_rows(c.loss_minus, f64, lm.data(), n);
+    h5::append_rows(c.proj_grad_raw, f64, raw.data(), n);
+    h5::append_rows(c.proj_grad_clipped, f64, clip.data(), n);
+    h5::append_rows(c.clipped, H5::PredType::NATIVE_UINT8, clipped.data(), n);
+    h5::append_rows(c.lr, f64, lr.data(), n);
+    h5::append_rows(c.tokens, i64, tokens.data(), n);
+    h5::append_rows(c.wall_s, f64, wall.data(), n);
+    h5::append_rows(c.skipped_steps, i64, skipped.data(), n);
     live_->file.flush(H5F_SCOPE_GLOBAL);
   });
   pending_.clear();
@@ -176,13 +229,7 @@ void Hdf5RunLog::eval(const EvalRecord& record) {
   if (!live_) fail(path_ + ": evaluation logged outside begin()/finish()");
   flush_steps();
   guarded(path_, "append an evaluation", [&] {
-    char split[h5::kTextCell] = {0}, metric[h5::kTextCell] = {0};
-    std::memcpy(split, record.split.data(), std::min(record.split.size(), sizeof split));
-    std::memcpy(metric, record.metric.data(), std::min(record.metric.size(), sizeof metric));
-    h5::append_rows(live_->eval_step, H5::PredType::NATIVE_INT64, &record.step, 1);
-    h5::append_rows(live_->eval_split, text_cell(), split, 1);
-    h5::append_rows(live_->eval_metric, text_cell(), metric, 1);
-    h5::append_rows(live_->eval_value, H5::PredType::NATIVE_DOUBLE, &record.value, 1);
+    append_eval(live_->columns, record);
     live_->file.flush(H5F_SCOPE_GLOBAL);
   });
 }

@@ -27,13 +27,16 @@ class Hdf5RunLog : public RunLog {
   // The run's position in its sweep file (reports list rows in sweep order); -1: none.
   void set_sweep_index(int index) { sweep_index_ = index; }
 
-  // Replaces any earlier group of the same run name.
+  // Replaces any earlier group of the same run name, unless info.resume_step > 0: then the
+  // earlier group is continued, keeping its rows before the checkpoint.
   void begin(const RunInfo& info) override;
   void step(const StepRecord& record) override;
   void eval(const EvalRecord& record) override;
   void finish(const nlohmann::json& summary, const std::string& status) override;
 
   const std::string& path() const { return path_; }
+
+  struct Columns;  // the step and eval datasets
 
  private:
   struct Live;  // the open file, run group and columns between begin() and finish()

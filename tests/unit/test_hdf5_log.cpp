@@ -16,24 +16,12 @@
 #include "framework/log/hdf5_log_reader.h"
 #include "framework/log/hdf5_provenance.h"
 #include "framework/log/hdf5_run_log.h"
+#include "tests/support/temp_dir.h"
 
 namespace qzo {
 namespace {
 
 namespace fs = std::filesystem;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "qzo_h5_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 RunInfo info_named(const std::string& name) {
   RunInfo info;
@@ -93,7 +81,7 @@ const LoggedRun& run_named(const std::vector<LoggedRun>& runs, const std::string
 }
 
 TEST(Hdf5Log, WhatIsWrittenReadsBackIdentically) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string path = dir.file("sweep.h5");
   write_finished_run(path, "qzo-s3", 7, 0.875);
 
@@ -144,7 +132,7 @@ TEST(Hdf5Log, WhatIsWrittenReadsBackIdentically) {
 }
 
 TEST(Hdf5Log, RunsAppendToAFileAfterItIsReopened) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string path = dir.file("sweep.h5");
   write_finished_run(path, "first", 5, 0.5);
   write_finished_run(path, "second", 11, 0.75);
@@ -158,7 +146,7 @@ TEST(Hdf5Log, RunsAppendToAFileAfterItIsReopened) {
 }
 
 TEST(Hdf5Log, BeginningARunAgainReplacesOnlyThatRun) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string path = dir.file("sweep.h5");
   write_finished_run(path, "kept", 4, 0.5);
   {
@@ -211,7 +199,7 @@ void kill_writer_after(const std::string& path, int flushed) {
 }
 
 TEST(Hdf5Log, WriterKilledMidRunLeavesEveryFlushedStepReadable) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string path = dir.file("sweep.h5");
   write_finished_run(path, "done", 4, 0.5);
   kill_writer_after(path, 25);
@@ -232,15 +220,17 @@ TEST(Hdf5Log, WriterKilledMidRunLeavesEveryFlushedStepReadable) {
 }
 
 TEST(Hdf5Log, WritingAfterAKilledWriterKeepsTheFinishedRuns) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string path = dir.file("sweep.h5");
   write_finished_run(path, "done", 4, 0.5);
   kill_writer_after(path, 10);
   bool rebuilt = false;
   h5::open_for_writing(path, &rebuilt);  // the killed writer left the file marked open
   EXPECT_TRUE(rebuilt);
-  EXPECT_EQ(read_run_log(path).size(), 1u);  // only the finished run was carried over
-  write_finished_run(path, "killed", 6, 0.75);  // the rerun of the killed run
+  const auto carried = read_run_log(path);
+  ASSERT_EQ(carried.size(), 2u);  // the killed run is carried over as it was
+  EXPECT_GE(run_named(carried, "killed").steps.size(), 10u);
+  write_finished_run(path, "killed", 6, 0.75);  // the rerun of the killed run replaces it
 
   const auto runs = read_run_log(path);
   ASSERT_EQ(runs.size(), 2u);
@@ -250,8 +240,63 @@ TEST(Hdf5Log, WritingAfterAKilledWriterKeepsTheFinishedRuns) {
   EXPECT_EQ(run_named(runs, "done").summary["final"], 0.5);
 }
 
+// A run resumed from a checkpoint taken before step `resume_step` continues its group: the
+// rows logged before the checkpoint stay, those after it (lost work) are dropped.
+void resume_and_finish(const std::string& path, int64_t resume_step, int64_t steps) {
+  Hdf5RunLog log(path, 4);
+  RunInfo info = info_named("killed");
+  info.resume_step = resume_step;
+  log.begin(info);
+  log.eval({0, "zero_shot", "accuracy", 0.744});
+  for (int64_t i = resume_step; i < steps; ++i) log.step(step_number(i));
+  log.eval({steps, "eval", "accuracy", 0.8});
+  log.finish(summary_with_final(0.8), "finished");
+}
+
+TEST(Hdf5Log, AResumedRunKeepsTheRowsLoggedBeforeItsCheckpoint) {
+  TempDir dir("qzo_h5");
+  const std::string path = dir.file("sweep.h5");
+  {
+    Hdf5RunLog log(path, 3);
+    log.begin(info_named("killed"));
+    log.eval({0, "zero_shot", "accuracy", 0.744});
+    log.eval({0, "dev", "accuracy", 0.75});
+    for (int64_t i = 0; i < 17; ++i) {
+      log.step(step_number(i));
+      if ((i + 1) % 5 == 0) log.eval({i + 1, "dev", "accuracy", 0.75 + 0.01 * double(i + 1)});
+    }
+    log.finish({}, "failed: node lost");
+  }
+  resume_and_finish(path, 10, 20);
+
+  const auto runs = read_run_log(path);
+  const LoggedRun& run = run_named(runs, "killed");
+  EXPECT_TRUE(run.finished());
+  ASSERT_EQ(run.steps.size(), 20u);
+  for (size_t i = 0; i < run.steps.size(); ++i) {
+    EXPECT_EQ(run.steps.step[i], static_cast<int64_t>(i));
+    EXPECT_EQ(run.steps.loss_plus[i], step_number(static_cast<int64_t>(i)).loss_plus);
+  }
+  std::vector<std::string> evals;
+  for (const auto& e : run.evals) evals.push_back(e.split + "@" + std::to_string(e.step));
+  EXPECT_EQ(evals, (std::vector<std::string>{"dev@0", "dev@5", "dev@10", "zero_shot@0", "eval@20"}));
+}
+
+TEST(Hdf5Log, ARunResumedAfterAKilledWriterContinuesFromTheFlushedRows) {
+  TempDir dir("qzo_h5");
+  const std::string path = dir.file("sweep.h5");
+  kill_writer_after(path, 25);
+  resume_and_finish(path, 20, 30);
+
+  const auto runs = read_run_log(path);
+  const LoggedRun& run = run_named(runs, "killed");
+  EXPECT_TRUE(run.finished());
+  ASSERT_EQ(run.steps.size(), 30u);
+  for (size_t i = 0; i < run.steps.size(); ++i) EXPECT_EQ(run.steps.step[i], static_cast<int64_t>(i));
+}
+
 TEST(Hdf5Log, ReadingAFileThatIsNotHdf5NamesIt) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string path = dir.file("notes.h5");
   std::ofstream(path) << "not hdf5\n";
   try {
@@ -264,7 +309,7 @@ TEST(Hdf5Log, ReadingAFileThatIsNotHdf5NamesIt) {
 }
 
 TEST(Hdf5Log, GitCommitFollowsBranchRefsAndPackedRefs) {
-  ScratchDir dir;
+  TempDir dir("qzo_h5");
   const std::string hash_a(40, 'a'), hash_b = "0123456789abcdef0123456789abcdef01234567";
   fs::create_directories(dir.file(".git/refs/heads"));
   std::ofstream(dir.file(".git/HEAD")) << "ref: refs/heads/main\n";

@@ -12,6 +12,7 @@
 #include "framework/log/hdf5_log_reader.h"
 #include "framework/log/hdf5_run_log.h"
 #include "framework/report/report.h"
+#include "tests/support/temp_dir.h"
 
 namespace qzo {
 namespace {
@@ -19,19 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string data(const std::string& name) { return std::string(QZO_TEST_DATA) + "/report/" + name; }
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "qzo_report_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 // Writes every run of the fixture as a training run would: begin, steps, finish (or not).
 void write_fixture(const std::string& path) {
@@ -61,7 +49,7 @@ void write_fixture(const std::string& path) {
 }
 
 TEST(Report, FixtureLogGivesTheExpectedTables) {
-  ScratchDir dir;
+  TempDir dir("qzo_report");
   const std::string path = dir.file("fixture.h5");
   write_fixture(path);
   EXPECT_EQ(markdown_report(read_run_log(path), "fixture.h5"), read_text_file(data("expected.md")));

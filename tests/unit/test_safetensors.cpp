@@ -14,30 +14,12 @@
 #include "framework/core/paths.h"
 #include "framework/io/safetensors.h"
 #include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 namespace qzo {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "qzo_st_XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Owns the bytes behind TensorViews built in tests.
 struct TensorSet {

@@ -13,6 +13,8 @@
 #include "framework/log/hdf5_log_reader.h"
 #include "framework/sweep/sweep_runner.h"
 #include "framework/sweep/sweep_spec.h"
+#include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 #include "framework/train/zo_trainer.h"
 
 namespace qzo {
@@ -20,34 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ScratchDir {
+// Every sweep below starts from this run config.
+class ScratchDir : public TempDir {
  public:
-  ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "qzo_sweep_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-    // Every sweep below starts from this run config.
+  ScratchDir() : TempDir("qzo_sweep") {
     write("base.yaml", "model:\n  path: models/qzo-tiny\noptim:\n  steps: 20\nlog:\n  dir: " + file("runs") + "\n");
   }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name)) << text;
-    return file(name);
-  }
-
- private:
-  std::string path_;
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected qzo::Error";
-  return "";
-}
 
 std::vector<SweepRun> expand(const std::string& path, const std::vector<std::string>& overrides = {}) {
   return expand_sweep(load_sweep(path, train_schema()), train_schema(), overrides);

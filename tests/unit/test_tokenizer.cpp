@@ -22,6 +22,7 @@
 #include "framework/tokenizer/bpe_model.h"
 #include "framework/tokenizer/tokenizer.h"
 #include "framework/tokenizer/unicode_text.h"
+#include "tests/support/temp_dir.h"
 
 namespace qzo {
 namespace {
@@ -271,24 +272,6 @@ TEST(TokenizerBenchmark, DISABLED_EncodeThroughputOnEmails) {
 }
 
 // --- small tokenizer.json files written by the tests -------------------------------------
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/qzo-tokenizer-test-XXXXXX";
-    if (!mkdtemp(pattern)) fail("cannot create a temporary directory");
-    path_ = pattern;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::string path_;
-};
 
 // A byte-level BPE over "a", "b", "c" and the space stand-in "Ġ", in the GPT-2 layout.
 json tiny_byte_level(const json& merges) {
