@@ -28,6 +28,11 @@ class ScratchDir : public TempDir {
   ScratchDir() : TempDir("qzo_sweep") {
     write("base.yaml", "model:\n  path: models/qzo-tiny\noptim:\n  steps: 20\nlog:\n  dir: " + file("runs") + "\n");
   }
+  // A sweep over `seeds` ("0, 1, 2") logging to out().
+  SweepSpec seed_sweep(const std::string& seeds) const {
+    return load_sweep(write("s.yaml", "base: base.yaml\ngrid:\n  seed: [" + seeds + "]\n"), train_schema());
+  }
+  std::string out() const { return file("s.h5"); }
 };
 
 std::vector<SweepRun> expand(const std::string& path, const std::vector<std::string>& overrides = {}) {
@@ -157,9 +162,9 @@ SweepOutcome run(const SweepSpec& spec, const std::vector<SweepRun>& runs, const
 
 TEST(Sweep, RerunSkipsFinishedRunsAndRestartsUnfinishedOnes) {
   ScratchDir dir;
-  const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: base.yaml\ngrid:\n  seed: [0, 1, 2, 3]\n"), train_schema());
+  const SweepSpec spec = dir.seed_sweep("0, 1, 2, 3");
   const auto runs = expand_sweep(spec, train_schema());
-  const std::string out = dir.file("s.h5");
+  const std::string out = dir.out();
 
   FakeTraining first;
   first.fail_on = "seed=2";
@@ -187,8 +192,8 @@ TEST(Sweep, RerunSkipsFinishedRunsAndRestartsUnfinishedOnes) {
 
 TEST(Sweep, FinishedRunWithAnotherConfigIsAnErrorNamingTheKey) {
   ScratchDir dir;
-  const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: base.yaml\ngrid:\n  seed: [0]\n"), train_schema());
-  const std::string out = dir.file("s.h5");
+  const SweepSpec spec = dir.seed_sweep("0");
+  const std::string out = dir.out();
   FakeTraining fake;
   run(spec, expand_sweep(spec, train_schema(), {"optim.steps=5"}), out, fake);
   const std::string message = error_of([&] { run(spec, expand_sweep(spec, train_schema(), {"optim.steps=6"}), out, fake); });
@@ -199,14 +204,12 @@ TEST(Sweep, FinishedRunWithAnotherConfigIsAnErrorNamingTheKey) {
 
 TEST(Sweep, RunLoggedBeforeTheSchemaGainedAKeyIsStillFinished) {
   ScratchDir dir;
-  const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: base.yaml\ngrid:\n  seed: [0]\n"), train_schema());
-  const auto runs = expand_sweep(spec, train_schema());
-  const std::string out = dir.file("s.h5");
+  const SweepSpec spec = dir.seed_sweep("0");
   FakeTraining older;
   older.as_older_schema = true;
-  run(spec, runs, out, older);
+  run(spec, expand_sweep(spec, train_schema()), dir.out(), older);
   FakeTraining now;
-  EXPECT_EQ(run(spec, runs, out, now).skipped, 1);
+  EXPECT_EQ(run(spec, expand_sweep(spec, train_schema()), dir.out(), now).skipped, 1);
   EXPECT_TRUE(now.ran.empty());
 }
 
@@ -220,7 +223,7 @@ TEST(Sweep, TrainingRunsLandInTheLogWithStepsEvalsAndSummary) {
                          "log:\n  dir: " + dir.file("runs") + "\n  interval: 1\n");
   const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: tiny.yaml\ngrid:\n  method.clip_threshold: [5]\n  seed: [0]\n"),
                                     train_schema());
-  const std::string out = dir.file("s.h5");
+  const std::string out = dir.out();
   auto comm = make_local_communicator();
   run_sweep(spec, expand_sweep(spec, train_schema()), out, *comm, run_training, nullptr);
 
