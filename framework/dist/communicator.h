@@ -1,5 +1,5 @@
 // How data-parallel ranks agree: zeroth-order training moves only a few loss scalars per
-// step, so the whole interface is a sum all-reduce of doubles plus a hash all-gather.
+// step, so the interface is a sum all-reduce of doubles plus rare gathers and a broadcast.
 // Implementations: local (one process) here; MPI and NCCL beside it.
 #pragma once
 #include <cstdint>
@@ -21,6 +21,8 @@ class Communicator {
   virtual std::vector<uint64_t> all_gather(uint64_t value) = 0;
   // Every rank's text, in rank order (host names, mismatch reports): rare, never per step.
   virtual std::vector<std::string> all_gather_text(const std::string& text) = 0;
+  // `root`'s text, on every rank (the NCCL unique id); what other ranks pass is ignored.
+  virtual std::string broadcast_text(const std::string& text, int root) = 0;
   // Bytes this rank has sent through all_reduce_sum so far (the figure a ZO step reports
   // beside a gradient all-reduce).
   uint64_t bytes_reduced() const { return bytes_reduced_; }

@@ -68,6 +68,15 @@ class MpiCommunicator final : public Communicator {
     return all;
   }
 
+  std::string broadcast_text(const std::string& text, int root) override {
+    if (root < 0 || root >= size_) fail("MPI broadcast: root rank " + std::to_string(root) + " is outside 0.." + std::to_string(size_ - 1));
+    uint64_t length = text.size();
+    mpi_check(MPI_Bcast(&length, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
+    std::string out = rank_ == root ? text : std::string(static_cast<size_t>(length), '\0');
+    mpi_check(MPI_Bcast(out.data(), static_cast<int>(length), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
+    return out;
+  }
+
  private:
   int rank_ = 0, size_ = 1;
 };

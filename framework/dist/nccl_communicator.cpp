@@ -44,14 +44,14 @@ class NcclCommunicator final : public Communicator {
     }
     device_ = local_rank(*host_) % devices;
     cuda_check(cudaSetDevice(device_), "cudaSetDevice");
-    // Broadcast rank 0's unique id: every rank keeps rank 0's entry of an all-gather.
+    // Rank 0 makes the unique id; the host communicator (MPI_Bcast) hands it to every rank.
     ncclUniqueId id;
     std::string mine;
     if (host_->rank() == 0) {
       nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
       mine.assign(reinterpret_cast<const char*>(&id), sizeof id);
     }
-    const std::string root_id = host_->all_gather_text(mine)[0];
+    const std::string root_id = host_->broadcast_text(mine, 0);
     if (root_id.size() != sizeof id) fail("NCCL: the unique id from rank 0 has the wrong size");
     std::memcpy(&id, root_id.data(), sizeof id);
     nccl_check(ncclCommInitRank(&comm_, host_->size(), id, host_->rank()), "ncclCommInitRank");
@@ -89,6 +89,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   std::vector<std::string> all_gather_text(const std::string& text) override { return host_->all_gather_text(text); }
+  std::string broadcast_text(const std::string& text, int root) override { return host_->broadcast_text(text, root); }
 
  private:
   void* reserve(size_t bytes) {

@@ -27,6 +27,7 @@ Config short_run(std::vector<std::string> overrides = {}) {
   const std::string root = QZO_SOURCE_DIR;
   std::vector<std::string> all = {"model.path=" + root + "/models/qzo-tiny",
                                   "optim.steps=6",
+                                  "method.n_perturbations=1",
                                   "optim.batch_size=7",  // uneven shards over 2 and 3 ranks
                                   "task.n_train=64",
                                   "task.n_dev=0",
@@ -114,6 +115,13 @@ TEST(DataParallel, MismatchedConfigIsRejectedNamingTheKey) {
   const Config cfg = short_run({"seed=" + std::to_string(world().rank() == 0 ? 0 : 5)});
   const std::string error = error_of([&] { run_training(cfg, world()); });
   EXPECT_NE(error.find("config: ranks disagree on 'seed' (rank 0: 0 vs rank"), std::string::npos) << error;
+}
+
+TEST(Communicator, BroadcastHandsEveryRankTheRootsText) {
+  const int root = world().size() - 1;
+  const std::string mine = world().rank() == root ? std::string("id\0from root", 12) : std::string();
+  EXPECT_EQ(world().broadcast_text(mine, root), std::string("id\0from root", 12));
+  EXPECT_EQ(world().broadcast_text(world().rank() == 0 ? "" : "ignored", 0), "");
 }
 
 TEST(DataParallel, MismatchedModelFileIsRejectedNamingTheFile) {

@@ -25,6 +25,7 @@ TEST(NcclCommunicator, ReducesAndGathersAtWorldSizeOne) {
   EXPECT_EQ(comm->bytes_reduced(), 4 * sizeof(double));
   EXPECT_EQ(comm->all_gather(0xfeedface12345678ULL), std::vector<uint64_t>{0xfeedface12345678ULL});
   EXPECT_EQ(comm->all_gather_text("host"), std::vector<std::string>{"host"});
+  EXPECT_EQ(comm->broadcast_text("id", 0), "id");
 #endif
 }
 
