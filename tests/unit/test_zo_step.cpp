@@ -1,10 +1,11 @@
 // The zeroth-order estimator as a specification: exact two forwards per step, clipping,
-// no drift at lr = 0, convergence on a quadratic, and MeZO's perturbation where weights are read.
+// no drift at lr = 0 (MeZO's weights, QZO's scales), convergence on a quadratic, and MeZO's perturbation where weights are read.
 #include <cmath>
 
 #include "framework/core/error.h"
 #include "framework/core/philox.h"
 #include "framework/methods/mezo.h"
+#include "framework/methods/qzo.h"
 #include "framework/methods/zo_step.h"
 #include "tests/unit/grad_check.h"
 
@@ -168,6 +169,20 @@ TEST_P(MezoStorage, ZeroLrLeavesWeightsBitIdenticalAfter100Steps) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, MezoStorage, ::testing::Values(DType::F32, DType::BF16));
+
+TEST(Qzo, ZeroLrLeavesScalesBitIdenticalAfter100Steps) {
+  QuantizedModel qm = QuantizedModel::quantize(Model::init(small_config(), 1, 0.3f), QuantSpec::parse("rtn:bits=4,group_size=4"));
+  QzoParameters p(qm, 1e-7f);
+  const uint64_t before = p.state_hash();
+  auto comm = make_local_communicator();
+  int moved = 0;  // steps whose two perturbed losses differ: the scales really were perturbed
+  for (int step = 0; step < 100; ++step) {
+    const ZoStepResult r = zo_step(p, lm_objective(p.model()), 9, step, 0.0, ZoOptions{}, *comm);
+    moved += r.loss_plus[0] != r.loss_minus[0];
+  }
+  EXPECT_EQ(moved, 100);
+  EXPECT_EQ(p.state_hash(), before);
+}
 
 TEST(Mezo, PerturbationIsAppliedWhereWeightsAreRead) {
   Model model = Model::init(small_config(), 2, 0.3f);
