@@ -213,14 +213,20 @@ TEST(Sweep, RunLoggedBeforeTheSchemaGainedAKeyIsStillFinished) {
   EXPECT_TRUE(now.ran.empty());
 }
 
+// A run config for the real trainer on the default model: `steps` steps of batch 4, n = 1.
+void write_tiny_config(const ScratchDir& dir, int steps) {
+  const std::string model = std::string(QZO_SOURCE_DIR) + "/models/qzo-tiny";
+  dir.write("tiny.yaml", "model:\n  path: " + model + "\nmethod:\n  n_perturbations: 1\noptim:\n  steps: " +
+                             std::to_string(steps) + "\n  batch_size: 4\n"
+                             "task:\n  n_train: 8\n  n_dev: 4\n  n_eval: 8\neval:\n  interval: 1\n"
+                             "log:\n  dir: " + dir.file("runs") + "\n  interval: 1\n  checkpoint_interval: 2\n");
+}
+
 // The real trainer on the default model, two steps: its provenance, steps, evaluations and
 // summary land in the sweep's log under the run's name.
 TEST(Sweep, TrainingRunsLandInTheLogWithStepsEvalsAndSummary) {
   ScratchDir dir;
-  const std::string model = std::string(QZO_SOURCE_DIR) + "/models/qzo-tiny";
-  dir.write("tiny.yaml", "model:\n  path: " + model + "\noptim:\n  steps: 2\n  batch_size: 4\n"
-                         "task:\n  n_train: 8\n  n_dev: 4\n  n_eval: 8\neval:\n  interval: 1\n"
-                         "log:\n  dir: " + dir.file("runs") + "\n  interval: 1\n");
+  write_tiny_config(dir, 2);
   const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: tiny.yaml\ngrid:\n  method.clip_threshold: [5]\n  seed: [0]\n"),
                                     train_schema());
   const std::string out = dir.out();
@@ -248,6 +254,34 @@ TEST(Sweep, TrainingRunsLandInTheLogWithStepsEvalsAndSummary) {
       EXPECT_EQ(r.steps.clipped[i], r.steps.proj_grad_raw[i] != r.steps.proj_grad_clipped[i] ? 1 : 0);
     }
   }
+}
+
+// A run that crashes after its checkpoint at step 4 is resumed by the rerun of the sweep: it
+// ends with every step logged once, its rows before the checkpoint kept from the first attempt.
+TEST(Sweep, RerunResumesACrashedRunFromItsCheckpointAndContinuesItsLog) {
+  ScratchDir dir;
+  write_tiny_config(dir, 6);
+  const SweepSpec spec = load_sweep(dir.write("s.yaml", "base: tiny.yaml\ngrid:\n  seed: [0]\n"), train_schema());
+  const auto runs = expand_sweep(spec, train_schema());
+  auto comm = make_local_communicator();
+  setenv("QZO_TEST_FAIL_AFTER_STEP", "5", 1);
+  EXPECT_THROW(run_sweep(spec, runs, dir.out(), *comm, run_training, nullptr), Error);
+  unsetenv("QZO_TEST_FAIL_AFTER_STEP");
+  const auto crashed = read_run_log(dir.out());
+  ASSERT_EQ(crashed.size(), 1u);
+  EXPECT_EQ(crashed[0].steps.size(), 5u);
+  EXPECT_FALSE(crashed[0].finished());
+  const double step1_loss = crashed[0].steps.loss_plus[1];
+
+  run_sweep(spec, runs, dir.out(), *comm, run_training, nullptr);
+  const auto logged = read_run_log(dir.out());
+  ASSERT_EQ(logged.size(), 1u);
+  const LoggedRun& run = logged[0];
+  EXPECT_TRUE(run.finished()) << run.status;
+  EXPECT_EQ(run.info.resume_step, 4);
+  EXPECT_EQ(run.summary["resumed_from_step"], 4);
+  EXPECT_EQ(run.steps.step, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(run.steps.loss_plus[1], step1_loss);
 }
 
 }  // namespace
