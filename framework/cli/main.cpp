@@ -3,6 +3,7 @@
 
 #include "framework/cli/commands.h"
 #include "framework/core/error.h"
+#include "framework/dist/mpi_communicator.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qzo: fine-tune quantized language models with zeroth-order optimization"};
@@ -19,7 +20,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const qzo::Error& e) {
-    std::fprintf(stderr, "qzo: error: %s\n", e.what());
+    // Under mpirun every rank that fails says so; the rank tells whose file or host it was.
+    if (const int rank = qzo::launcher_rank(); rank >= 0) std::fprintf(stderr, "qzo: error: rank %d: %s\n", rank, e.what());
+    else std::fprintf(stderr, "qzo: error: %s\n", e.what());
     return 1;
   }
   return 0;

@@ -89,6 +89,13 @@ bool launched_by_mpi() {
   return false;
 }
 
+int launcher_rank() {
+  if (!launched_by_mpi()) return -1;
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(var)) return std::atoi(v);
+  return -1;
+}
+
 std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
 
 std::unique_ptr<Communicator> make_nccl_world() {

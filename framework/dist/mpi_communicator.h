@@ -8,6 +8,9 @@ namespace qzo {
 
 // True when this process was started by mpirun/srun (a world of more than one process).
 bool launched_by_mpi();
+// This process's rank as its launcher set it (readable before MPI starts, so error messages
+// can name it); -1 outside a launcher.
+int launcher_rank();
 // The world communicator; initializes MPI on first use (MPI_THREAD_FUNNELED).
 std::unique_ptr<Communicator> make_mpi_communicator();
 // "auto" (under mpirun: NCCL when every rank sees a GPU, else MPI; otherwise local),
