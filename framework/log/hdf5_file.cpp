@@ -1,6 +1,10 @@
 // HDF5 plumbing for the run log: file opening and recovery, attributes, appendable columns.
 #include "framework/log/hdf5_file.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -89,6 +93,21 @@ void rebuild_after_killed_writer(const std::string& path) {
 }
 
 }  // namespace
+
+WriterLock::WriterLock(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path + ": cannot create the writer lock " + lock_path);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fail(path + ": another process is writing this run log (it holds " + lock_path +
+         "); wait for it to finish or write to another file");
+  }
+}
+
+WriterLock::~WriterLock() { ::close(fd_); }  // closing the descriptor releases the lock
 
 void quiet_errors() {
   static const bool once = [] {

@@ -14,6 +14,22 @@ namespace qzo::h5 {
 // Turns off HDF5's own error-stack printing: failures surface as one-line qzo::Errors.
 void quiet_errors();
 
+// An exclusive lock on `<path>.lock` held while one process writes the log at `path`. A live
+// SWMR writer holds no lock on the HDF5 file itself, and a second writer would take its file
+// for one left by a killed writer and rebuild it under the live one; every writer takes this
+// lock first, so the second fails at once, naming the file. Released at destruction or when
+// the process dies (kill -9 included).
+class WriterLock {
+ public:
+  explicit WriterLock(const std::string& path);
+  ~WriterLock();
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Opens `path` for writing, creating it (latest file format, which SWMR needs) when absent.
 // A file left open by a killed SWMR writer cannot be reopened for writing, so it is rebuilt:
 // its runs, the killed one with the rows it had flushed, are copied into a fresh file that

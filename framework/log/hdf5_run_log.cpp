@@ -151,6 +151,8 @@ void Hdf5RunLog::begin(const RunInfo& info) {
   if (info.name.empty() || info.name.find('/') != std::string::npos || info.name == "." || info.name == "..")
     fail(path_ + ": run name '" + info.name + "' cannot name an HDF5 group (empty, '.', '..' or has '/')");
   run_name_ = info.name;
+  lock_.reset();
+  lock_ = std::make_unique<h5::WriterLock>(path_);
   std::unique_ptr<Live> live;
   guarded(path_, "begin the run", [&] {
     H5::H5File file = h5::open_for_writing(path_);
@@ -249,10 +251,12 @@ void Hdf5RunLog::finish(const nlohmann::json& summary, const std::string& status
     // Last, so that a crash in between leaves the run looking unfinished.
     h5::write_attr(run, "status", status);
   });
+  lock_.reset();
 }
 
 void write_sweep_info(const std::string& path, const std::string& name, const std::string& sweep_file,
                       const std::string& sweep_text) {
+  const h5::WriterLock lock(path);
   guarded(path, "record the sweep", [&] {
     H5::H5File file = h5::open_for_writing(path);
     H5::Group sweep = file.nameExists("sweep") ? file.openGroup("sweep") : file.createGroup("sweep");

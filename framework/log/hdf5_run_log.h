@@ -13,6 +13,10 @@
 
 namespace qzo {
 
+namespace h5 {
+class WriterLock;
+}
+
 class Hdf5RunLog : public RunLog {
  public:
   // `flush_every`: step rows buffered between flushes to disk.
@@ -48,6 +52,7 @@ class Hdf5RunLog : public RunLog {
   nlohmann::json labels_ = nlohmann::json::object();
   int sweep_index_ = -1;
   std::string run_name_;
+  std::unique_ptr<h5::WriterLock> lock_;  // held from begin() to the end of finish()
   std::unique_ptr<Live> live_;
   std::vector<StepRecord> pending_;
 };

@@ -16,6 +16,7 @@
 #include "framework/log/hdf5_log_reader.h"
 #include "framework/log/hdf5_provenance.h"
 #include "framework/log/hdf5_run_log.h"
+#include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
 
 namespace qzo {
@@ -293,6 +294,26 @@ TEST(Hdf5Log, ARunResumedAfterAKilledWriterContinuesFromTheFlushedRows) {
   EXPECT_TRUE(run.finished());
   ASSERT_EQ(run.steps.size(), 30u);
   for (size_t i = 0; i < run.steps.size(); ++i) EXPECT_EQ(run.steps.step[i], static_cast<int64_t>(i));
+}
+
+TEST(Hdf5Log, ASecondWriterOfALiveLogIsRefusedAndTheFirstKeepsWriting) {
+  TempDir dir("qzo_h5");
+  const std::string path = dir.file("sweep.h5");
+  Hdf5RunLog first(path, 1);
+  first.begin(info_named("first"));
+  first.step(step_number(0));
+  Hdf5RunLog second(path, 1);
+  const std::string message = error_of([&] { second.begin(info_named("second")); });
+  EXPECT_EQ(message, path + ": another process is writing this run log (it holds " + path +
+                         ".lock); wait for it to finish or write to another file");
+  EXPECT_THROW(write_sweep_info(path, "s", "s.yaml", "grid: {}"), Error);
+  first.step(step_number(1));
+  first.finish(summary_with_final(0.5), "finished");
+
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].steps.size(), 2u);
+  write_sweep_info(path, "s", "s.yaml", "grid: {}");  // free again once the first finished
 }
 
 TEST(Hdf5Log, ReadingAFileThatIsNotHdf5NamesIt) {
