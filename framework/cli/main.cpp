@@ -1,5 +1,6 @@
 // The `qzo` binary: one entry point, one subcommand per capability.
 #include <cstdio>
+#include <string>
 
 #include "framework/cli/commands.h"
 #include "framework/core/error.h"
@@ -21,8 +22,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const qzo::Error& e) {
     // Under mpirun every rank that fails says so; the rank tells whose file or host it was.
-    if (const int rank = qzo::launcher_rank(); rank >= 0) std::fprintf(stderr, "qzo: error: rank %d: %s\n", rank, e.what());
-    else std::fprintf(stderr, "qzo: error: %s\n", e.what());
+    const int rank = qzo::launcher_rank();
+    const std::string where = rank >= 0 ? "rank " + std::to_string(rank) + ": " : "";
+    std::fprintf(stderr, "qzo: error: %s%s\n", where.c_str(), e.what());
     return 1;
   }
   return 0;

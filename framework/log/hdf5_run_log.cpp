@@ -151,7 +151,7 @@ void Hdf5RunLog::begin(const RunInfo& info) {
   if (info.name.empty() || info.name.find('/') != std::string::npos || info.name == "." || info.name == "..")
     fail(path_ + ": run name '" + info.name + "' cannot name an HDF5 group (empty, '.', '..' or has '/')");
   run_name_ = info.name;
-  lock_.reset();
+  lock_.reset();  // a lock left by a begin() that failed: the new one would conflict with it
   lock_ = std::make_unique<h5::WriterLock>(path_);
   std::unique_ptr<Live> live;
   guarded(path_, "begin the run", [&] {

@@ -13,9 +13,9 @@
 #include "framework/log/hdf5_log_reader.h"
 #include "framework/sweep/sweep_runner.h"
 #include "framework/sweep/sweep_spec.h"
+#include "framework/train/zo_trainer.h"
 #include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
-#include "framework/train/zo_trainer.h"
 
 namespace qzo {
 namespace {
