@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "framework/core/philox.h"
+#include "kernels/philox.h"
 #include "framework/quant/quantized_linear.h"
-#include "framework/quant/scale_update.h"
+#include "framework/quant/quantizer.h"
+#include "kernels/cpu/cpu_ops.h"
 
 namespace {
 
@@ -105,8 +106,9 @@ int main(int argc, char** argv) {
       const double fused = best_seconds(reps, [&] { q.dequantize_perturbed(out.data(), 7, 3, 1e-3f); });
       row("  perturbed, z fused (philox per row)", shape, threads, fused, weights, bytes);
       std::vector<float> scales = q.scales();
-      const double update = best_seconds(reps, [&] { apply_scale_update(scales, 7, 3, 0.0f); });
-      row("apply_scale_update (per scale)", std::to_string(scales.size()), threads, update,
+      const double update = best_seconds(
+          reps, [&] { qzo::cpu::scale_update(scales.data(), int64_t(scales.size()), 7, 3, 0.0f, kScaleFloor); });
+      row("scale_update (per scale)", std::to_string(scales.size()), threads, update,
           double(scales.size()), 8.0 * scales.size());
     }
   }

@@ -13,7 +13,7 @@
 #include "framework/core/threads.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
-#include "framework/methods/zo_step.h"
+#include "framework/train/zo_reduce.h"
 #include "framework/train/task_encoding.h"
 
 using namespace qzo;

@@ -77,7 +77,7 @@ size_t matrix_numel(const Model& model) {
 
 size_t stored_bytes(const Model& model) {
   size_t n = 0;
-  for (const Parameter& p : model.parameters()) n += p.bytes.size();
+  for (const Parameter& p : model.parameters()) n += p.nbytes();
   return n;
 }
 

@@ -1,6 +1,7 @@
 // `qzo sweep FILE.yaml`: expands a sweep file (framework/sweep/sweep_spec.h) and runs every
 // run not yet finished in its HDF5 log, one after another, each data-parallel under mpirun.
 #include "framework/cli/commands.h"
+#include "kernels/backend.h"
 #include "framework/dist/mpi_communicator.h"
 #include "framework/sweep/sweep_runner.h"
 #include "framework/train/zo_trainer.h"
@@ -29,7 +30,10 @@ void add_sweep_command(CLI::App& app) {
     // One communicator serves every run, so it comes from the flag or the first run's config.
     std::string kind = *comm_kind;
     if (kind.empty()) kind = runs.front().config.has("dist.backend") ? runs.front().config.get<std::string>("dist.backend") : "auto";
-    auto comm = make_communicator(kind);
+    const Config& first = runs.front().config;
+    const bool on_gpu = resolve_backend_kind(first.has("backend") ? first.get<std::string>("backend") : "cpu") ==
+                        BackendKind::Cuda;
+    auto comm = make_communicator(kind, on_gpu);
     if (*dry_run) {
       const std::vector<RunPlan> plan = plan_sweep(runs, out, *comm);
       if (comm->rank() == 0) {

@@ -6,6 +6,7 @@
 #include "framework/dist/mpi_communicator.h"
 #include "framework/log/hdf5_run_log.h"
 #include "framework/train/zo_trainer.h"
+#include "kernels/backend.h"
 
 namespace qzo::cli {
 
@@ -17,12 +18,13 @@ void add_train_command(CLI::App& app) {
   auto log_h5 = std::make_shared<std::string>();
   cmd->add_option("config", *config_path, "run YAML (e.g. configs/quickstart.yaml)")->required();
   cmd->add_option("--set", *overrides, "override a config key: --set optim.lr=1e-6");
-  cmd->add_option("--comm", *comm_kind, "auto (NCCL when every rank has a GPU, MPI under mpirun, else local), local, mpi or nccl; "
+  cmd->add_option("--comm", *comm_kind, "auto (NCCL when every rank computes on a GPU, MPI under mpirun, else local), local, mpi or nccl; "
                   "default: the config's dist.backend");
   cmd->add_option("--log-h5", *log_h5, "also log the run to this HDF5 file (docs/hdf5-log.md)");
   cmd->callback([config_path, overrides, comm_kind, log_h5] {
     const Config cfg = load_config(*config_path, train_schema(), *overrides);
-    auto comm = make_communicator(comm_kind->empty() ? cfg.get<std::string>("dist.backend") : *comm_kind);
+    const bool on_gpu = resolve_backend_kind(cfg.get<std::string>("backend")) == BackendKind::Cuda;
+    auto comm = make_communicator(comm_kind->empty() ? cfg.get<std::string>("dist.backend") : *comm_kind, on_gpu);
     std::optional<Hdf5RunLog> log;
     if (!log_h5->empty()) log.emplace(*log_h5);
     run_training(cfg, *comm, log ? &*log : nullptr);

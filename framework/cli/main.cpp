@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const qzo::Error& e) {
+  } catch (const std::exception& e) {  // qzo::Error, and the kernels' std errors
     // Under mpirun every rank that fails says so; the rank tells whose file or host it was.
     const int rank = qzo::launcher_rank();
     const std::string where = rank >= 0 ? "rank " + std::to_string(rank) + ": " : "";

@@ -1,19 +1,8 @@
-// One exception type for every user-facing failure. Messages are single lines that
-// name the file, key or tensor at fault and what was expected.
+// qzo::Error and fail() (kernels/error.h), and QZO_CHECK for the framework.
 #pragma once
-#include <stdexcept>
 #include <string>
 
-namespace qzo {
-
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] inline void fail(const std::string& message) { throw Error(message); }
-
-}  // namespace qzo
+#include "kernels/error.h"
 
 #define QZO_CHECK(cond, message)                     \
   do {                                               \

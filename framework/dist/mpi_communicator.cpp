@@ -1,10 +1,11 @@
 #include "framework/dist/mpi_communicator.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
 #include <mpi.h>
 
 #include "framework/core/error.h"
-#include "kernels/device.h"
 #ifdef QZO_HAVE_NCCL
 #include "framework/dist/nccl_communicator.h"
 #endif
@@ -96,6 +97,24 @@ int launcher_rank() {
   return -1;
 }
 
+namespace {
+
+int first_env_int(std::initializer_list<const char*> vars, int otherwise) {
+  for (const char* var : vars)
+    if (const char* v = std::getenv(var)) return std::atoi(v);
+  return otherwise;
+}
+
+}  // namespace
+
+int launcher_local_rank() {
+  return first_env_int({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PMI_LOCAL_RANK"}, 0);
+}
+
+int launcher_local_size() {
+  return std::max(1, first_env_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"}, 1));
+}
+
 std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
 
 std::unique_ptr<Communicator> make_nccl_world() {
@@ -106,7 +125,7 @@ std::unique_ptr<Communicator> make_nccl_world() {
 #endif
 }
 
-std::unique_ptr<Communicator> make_communicator(const std::string& kind) {
+std::unique_ptr<Communicator> make_communicator(const std::string& kind, bool compute_on_gpu) {
   if (kind == "local") return make_local_communicator();
   if (kind == "mpi") return make_mpi_communicator();
   if (kind == "nccl") return make_nccl_world();
@@ -114,8 +133,9 @@ std::unique_ptr<Communicator> make_communicator(const std::string& kind) {
   if (!launched_by_mpi()) return make_local_communicator();
   auto mpi = make_mpi_communicator();
 #ifdef QZO_HAVE_NCCL
-  // NCCL only when every rank has a GPU: one CPU rank would leave the others waiting.
-  double without_gpu = cuda_device_count() > 0 ? 0.0 : 1.0;
+  // NCCL only when every rank computes on a GPU: NCCL reduces device memory, and one CPU
+  // rank would leave the others waiting.
+  double without_gpu = compute_on_gpu ? 0.0 : 1.0;
   mpi->all_reduce_sum(&without_gpu, 1);
   if (without_gpu == 0) return make_nccl_communicator(std::move(mpi));
 #endif

@@ -4,36 +4,27 @@
 
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
-#include "framework/core/philox.h"
+#include "kernels/ops.h"
 
 namespace qzo {
 
 namespace {
 
-// Stored weight + signed_eps·z, materialized into the caller's scratch.
+// Stored weights read as w + signed_eps·z(seed, stream = parameter id): dense operands
+// carrying the perturbation, materialized by the ops where they are read.
 class MezoPerturbedWeights final : public WeightSource {
  public:
   MezoPerturbedWeights(const Model& model, uint64_t seed, float signed_eps)
       : model_(model), seed_(seed), signed_eps_(signed_eps) {}
 
-  const float* read(int id, float* scratch) const override {
-    const Parameter& p = model_.parameters()[id];
-    const size_t n = static_cast<size_t>(p.numel());
-    convert_to_f32(p.dtype, p.bytes.data(), scratch, n);
-    if (z_.size() < n) z_.resize(n);
-    philox_normal_fill(seed_, static_cast<uint32_t>(id), 0, n, z_.data());
-    const float e = signed_eps_;
-    const float* z = z_.data();
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; ++i) scratch[i] += e * z[i];
-    return scratch;
+  WeightOperand operand(int id) const override {
+    return model_.parameters()[id].operand().with_perturbation({seed_, static_cast<uint32_t>(id), signed_eps_});
   }
 
  private:
   const Model& model_;
   uint64_t seed_;
   float signed_eps_;
-  mutable std::vector<float> z_;
 };
 
 }  // namespace
@@ -58,46 +49,55 @@ std::unique_ptr<WeightSource> MezoParameters::current() const {
 
 void MezoParameters::update(uint64_t seed, float step, float decay) {
   if (step == 0.0f && decay == 0.0f) return;  // lr = 0 must leave θ bit-identical (even −0.0)
-  std::vector<float> z, w;
+  Backend& be = model_.backend();
+  Workspace ws(be, MemoryComponent::Workspace);
   for (size_t id = 0; id < model_.parameters().size(); ++id) {
     Parameter& p = model_.parameters()[id];
-    const size_t n = static_cast<size_t>(p.numel());
-    z.resize(n);
-    philox_normal_fill(seed, static_cast<uint32_t>(id), 0, n, z.data());
+    const int64_t n = p.numel();
     const float keep = p.shape.size() >= 2 ? 1.0f - decay : 1.0f;
-    float* values = p.f32();
-    if (p.dtype != DType::F32) {  // bf16/fp16 storage: update in fp32, round back once
-      w.resize(n);
-      convert_to_f32(p.dtype, p.bytes.data(), w.data(), n);
-      values = w.data();
+    if (p.dtype == DType::F32) {
+      ops::zo_axpy(be, p.f32(), n, seed, static_cast<uint32_t>(id), keep, step);
+      continue;
     }
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; ++i) values[i] = keep * values[i] + step * z[i];
-    if (p.dtype != DType::F32) convert_from_f32(p.dtype, w.data(), p.bytes.data(), n);
+    // bf16/fp16 storage: update in fp32, round back once.
+    ws.reset();
+    float* w = ws.take<float>(static_cast<size_t>(n));
+    ops::dense_read(be, w, p.operand().dense, nullptr);
+    ops::zo_axpy(be, w, n, seed, static_cast<uint32_t>(id), keep, step);
+    std::vector<float> host = download_vector(be, w, static_cast<size_t>(n));
+    std::vector<uint8_t> stored(p.nbytes());
+    convert_from_f32(p.dtype, host.data(), stored.data(), host.size());
+    be.upload(p.values.data(), stored.data(), stored.size());
   }
 }
 
 std::vector<std::vector<uint8_t>> MezoParameters::snapshot() const {
   std::vector<std::vector<uint8_t>> s;
-  for (const Parameter& p : model_.parameters()) s.push_back(p.bytes);
+  for (const Parameter& p : model_.parameters()) s.push_back(download_bytes(model_.backend(), p.values));
   return s;
 }
 
 void MezoParameters::restore(const std::vector<std::vector<uint8_t>>& snapshot) {
   auto& params = model_.parameters();
   if (snapshot.size() != params.size()) fail("mezo: snapshot does not match the model");
-  for (size_t i = 0; i < params.size(); ++i) params[i].bytes = snapshot[i];
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (snapshot[i].size() != params[i].nbytes()) fail("mezo: snapshot does not match '" + params[i].name + "'");
+    model_.backend().upload(params[i].values.data(), snapshot[i].data(), snapshot[i].size());
+  }
 }
 
 uint64_t MezoParameters::state_hash() const {
   uint64_t h = kFnvOffset;
-  for (const Parameter& p : model_.parameters()) h = fnv1a64_bytes(p.bytes.data(), p.bytes.size(), h);
+  for (const Parameter& p : model_.parameters()) {
+    const std::vector<uint8_t> bytes = download_bytes(model_.backend(), p.values);
+    h = fnv1a64_bytes(bytes.data(), bytes.size(), h);
+  }
   return h;
 }
 
 size_t MezoParameters::trainable_bytes() const {
   size_t n = 0;
-  for (const Parameter& p : model_.parameters()) n += p.bytes.size();
+  for (const Parameter& p : model_.parameters()) n += p.nbytes();
   return n;
 }
 

@@ -4,7 +4,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
-#include "framework/quant/scale_update.h"
+#include "kernels/ops.h"
 
 namespace qzo {
 
@@ -26,13 +26,14 @@ std::unique_ptr<WeightSource> QzoParameters::current() const { return std::make_
 void QzoParameters::update(uint64_t seed, float step, float) {
   auto& layers = qmodel_.layers();
   for (size_t l = 0; l < layers.size(); ++l)
-    apply_scale_update(layers[l].scales(), seed, static_cast<uint32_t>(l), step, scale_floor_);
+    ops::scale_update(layers[l].backend(), layers[l].scales_data(), static_cast<int64_t>(layers[l].num_scales()), seed,
+                      static_cast<uint32_t>(l), step, scale_floor_);
 }
 
 std::vector<std::vector<uint8_t>> QzoParameters::snapshot() const {
   std::vector<std::vector<uint8_t>> s;
   for (const QuantizedLinear& layer : qmodel_.layers()) {
-    const auto& scales = layer.scales();
+    const std::vector<float> scales = layer.scales();
     s.emplace_back(reinterpret_cast<const uint8_t*>(scales.data()),
                    reinterpret_cast<const uint8_t*>(scales.data() + scales.size()));
   }
@@ -43,16 +44,19 @@ void QzoParameters::restore(const std::vector<std::vector<uint8_t>>& snapshot) {
   auto& layers = qmodel_.layers();
   if (snapshot.size() != layers.size()) fail("qzo: snapshot does not match the model");
   for (size_t l = 0; l < layers.size(); ++l) {
-    auto& scales = layers[l].scales();
-    if (snapshot[l].size() != scales.size() * sizeof(float)) fail("qzo: snapshot does not match layer scales");
+    if (snapshot[l].size() != layers[l].num_scales() * sizeof(float)) fail("qzo: snapshot does not match layer scales");
+    std::vector<float> scales(layers[l].num_scales());
     std::memcpy(scales.data(), snapshot[l].data(), snapshot[l].size());
+    layers[l].set_scales(scales);
   }
 }
 
 uint64_t QzoParameters::state_hash() const {
   uint64_t h = kFnvOffset;
-  for (const QuantizedLinear& layer : qmodel_.layers())
-    h = fnv1a64_bytes(layer.scales().data(), layer.scales().size() * sizeof(float), h);
+  for (const QuantizedLinear& layer : qmodel_.layers()) {
+    const std::vector<float> scales = layer.scales();
+    h = fnv1a64_bytes(scales.data(), scales.size() * sizeof(float), h);
+  }
   return h;
 }
 

@@ -27,30 +27,39 @@ double clip_projected_grad(double d, const std::optional<double>& threshold) {
   return std::clamp(d, -*threshold, *threshold);
 }
 
-ZoStepResult zo_step(ZoParameters& params, const Objective& objective, uint64_t run_seed, int64_t step, double lr,
-                     const ZoOptions& o, Communicator& comm) {
+ZoLocalSums zo_evaluate(const ZoParameters& params, const Objective& objective, uint64_t run_seed, int64_t step,
+                        const ZoOptions& o, const ZoShard& shard) {
   const int n = o.n_perturbations;
   if (n < 1) fail("method.n_perturbations must be at least 1");
-  if (o.perturbation_parallel && n < comm.size())
+  if (o.perturbation_parallel && n < shard.world_size)
     fail("dist.mode perturbation: method.n_perturbations (" + std::to_string(n) + ") must be at least the world size (" +
-         std::to_string(comm.size()) + ")");
-  ZoStepResult r;
+         std::to_string(shard.world_size) + ")");
+  ZoLocalSums local;
   // [Σloss+_k, Σloss−_k, count_k] for every k: the step's only communication.
-  std::vector<double> sums(3 * static_cast<size_t>(n) + 1);
-  const int first = o.perturbation_parallel ? comm.rank() : 0, stride = o.perturbation_parallel ? comm.size() : 1;
+  local.sums.assign(3 * static_cast<size_t>(n) + 1, 0.0);
+  std::vector<double>& sums = local.sums;
+  const int first = o.perturbation_parallel ? shard.rank : 0, stride = o.perturbation_parallel ? shard.world_size : 1;
   for (int k = first; k < n; k += stride) {
     const uint64_t seed = perturbation_seed(run_seed, step, k);
     const LocalLoss plus = objective(*params.perturbed(seed, +o.eps));
     const LocalLoss minus = objective(*params.perturbed(seed, -o.eps));
-    r.forward_passes += 2;
+    local.forward_passes += 2;
     sums[3 * k] = plus.sum;
     sums[3 * k + 1] = minus.sum;
     sums[3 * k + 2] = plus.count;
     sums[3 * static_cast<size_t>(n)] += plus.tokens + minus.tokens;
   }
-  comm.all_reduce_sum(sums.data(), static_cast<int>(sums.size()));
-  r.tokens = sums[3 * static_cast<size_t>(n)];
+  return local;
+}
 
+ZoStepResult zo_apply(ZoParameters& params, const ZoLocalSums& global, uint64_t run_seed, int64_t step, double lr,
+                      const ZoOptions& o) {
+  const int n = o.n_perturbations;
+  const std::vector<double>& sums = global.sums;
+  if (sums.size() != 3 * static_cast<size_t>(n) + 1) fail("zo step: sums do not match method.n_perturbations");
+  ZoStepResult r;
+  r.forward_passes = global.forward_passes;
+  r.tokens = sums[3 * static_cast<size_t>(n)];
   for (int k = 0; k < n; ++k) {
     const double count = std::max(1.0, sums[3 * k + 2]);
     const double lp = sums[3 * k] / count, lm = sums[3 * k + 1] / count;

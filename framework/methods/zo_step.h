@@ -1,6 +1,7 @@
-// One zeroth-order step (DESIGN.md §1), shaped for data parallelism: every rank evaluates
-// L(θ ± εz) on its own shard, one all-reduce sums [Σloss+, Σloss−, count] for all n
-// perturbations (plus one token count), and every rank derives the same projected gradients and applies the
+// One zeroth-order step (DESIGN.md §1), shaped for data parallelism but blind to it: every
+// rank evaluates L(θ ± εz) on its own shard into local sums [Σloss+, Σloss−, count] for all
+// n perturbations (plus one token count); the trainer all-reduces them (train/zo_reduce.h),
+// and every rank derives the same projected gradients from the global sums and applies the
 // same update. In perturbation-parallel mode the ranks split the n perturbations instead.
 #pragma once
 #include <cstdint>
@@ -8,7 +9,6 @@
 #include <optional>
 #include <vector>
 
-#include "framework/dist/communicator.h"
 #include "framework/methods/zo_parameters.h"
 
 namespace qzo {
@@ -50,7 +50,23 @@ uint64_t perturbation_seed(uint64_t run_seed, int64_t step, int k);
 
 double clip_projected_grad(double d, const std::optional<double>& threshold);
 
-ZoStepResult zo_step(ZoParameters& params, const Objective& objective, uint64_t run_seed, int64_t step, double lr,
-                     const ZoOptions& options, Communicator& comm);
+// Which ranks' shares of the step this rank evaluates.
+struct ZoShard {
+  int rank = 0, world_size = 1;
+};
+
+// This rank's two forwards per perturbation: the 3n + 1 local sums
+// [Σloss+_k, Σloss−_k, count_k for each k, tokens] that the trainer all-reduces.
+struct ZoLocalSums {
+  std::vector<double> sums;
+  int forward_passes = 0;
+};
+ZoLocalSums zo_evaluate(const ZoParameters& params, const Objective& objective, uint64_t run_seed, int64_t step,
+                        const ZoOptions& options, const ZoShard& shard);
+
+// The projected gradients from the all-reduced sums, clipping, and the update (skipped on a
+// non-finite loss, or a failure when options.stop_on_nonfinite).
+ZoStepResult zo_apply(ZoParameters& params, const ZoLocalSums& global, uint64_t run_seed, int64_t step, double lr,
+                      const ZoOptions& options);
 
 }  // namespace qzo

@@ -11,20 +11,23 @@
 
 namespace qzo {
 
+// The KV cache and the pass's activations live on the model's backend.
 struct Generator::State {
-  std::vector<std::vector<float>> k_cache, v_cache;  // per layer [max_pos, kv_dim]
-  WeightScratch scratch;
-  LayerActivations acts;
+  explicit State(Backend& be) : acts(be, MemoryComponent::Activations) {}
+  std::vector<Buffer> k_cache, v_cache;  // per layer [max_pos, kv_dim]
+  Workspace acts;
   std::vector<float> logits;
 };
 
 Generator::Generator(const Model& model, const WeightSource* source)
-    : model_(model), source_(source ? source : &model.stored_weights()), state_(std::make_unique<State>()) {
+    : model_(model), source_(source ? source : &model.stored_weights()),
+      state_(std::make_unique<State>(model.backend())) {
   const ModelConfig& c = model.config();
-  const size_t cache = static_cast<size_t>(c.max_position_embeddings) * c.kv_dim();
-  state_->k_cache.assign(c.num_hidden_layers, std::vector<float>(cache));
-  state_->v_cache.assign(c.num_hidden_layers, std::vector<float>(cache));
-  state_->scratch = model.impl_->make_scratch();
+  const size_t cache = static_cast<size_t>(c.max_position_embeddings) * c.kv_dim() * sizeof(float);
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    state_->k_cache.push_back(model.backend().alloc(cache, MemoryComponent::Activations));
+    state_->v_cache.push_back(model.backend().alloc(cache, MemoryComponent::Activations));
+  }
 }
 
 Generator::~Generator() = default;
@@ -41,20 +44,28 @@ const std::vector<float>& Generator::feed(const std::vector<int32_t>& tokens) {
          std::to_string(c.max_position_embeddings));
   m.check_tokens(tokens.data(), tokens.size());
   State& s = *state_;
+  Backend& be = *m.backend;
   const int D = c.hidden_size;
-  std::vector<float> x(static_cast<size_t>(n) * D);
-  ops::embedding_forward(x.data(), tokens.data(), m.read(*source_, m.embed, s.scratch), n, D);
-  std::vector<int32_t> pos(n);
-  std::iota(pos.begin(), pos.end(), length_);
+  s.acts.reset();
+  int32_t* tok = s.acts.take<int32_t>(n);
+  be.upload(tok, tokens.data(), sizeof(int32_t) * n);
+  std::vector<int32_t> pos_host(n);
+  std::iota(pos_host.begin(), pos_host.end(), length_);
+  int32_t* pos = s.acts.take<int32_t>(n);
+  be.upload(pos, pos_host.data(), sizeof(int32_t) * n);
+  float* x = s.acts.take<float>(static_cast<size_t>(n) * D);
+  const LayerActivations a = m.take_layer_activations(s.acts, 1, n, length_ + n, false);
+  ops::embedding_forward(be, x, tok, m.vector(*source_, m.embed), n, D);
   for (int l = 0; l < c.num_hidden_layers; ++l)
-    m.layer_forward(l, *source_, s.scratch, x.data(), 1, n, length_ + n, pos.data(), s.k_cache[l].data(),
-                    s.v_cache[l].data(), s.acts, false);
+    m.layer_forward(l, *source_, x, 1, n, length_ + n, pos, s.k_cache[l].as<float>(), s.v_cache[l].as<float>(), a,
+                    false);
   length_ += n;
-  const float* last = x.data() + static_cast<size_t>(n - 1) * D;
-  std::vector<float> h(D);
-  ops::rmsnorm_forward(h.data(), nullptr, last, m.read(*source_, m.final_norm, s.scratch), 1, D, c.rms_norm_eps);
-  s.logits.resize(c.vocab_size);
-  ops::matmul_forward(s.logits.data(), h.data(), m.read(*source_, m.head, s.scratch), nullptr, 1, D, c.vocab_size);
+  const float* last = x + static_cast<size_t>(n - 1) * D;
+  float* h = s.acts.take<float>(D);
+  float* logits = s.acts.take<float>(c.vocab_size);
+  ops::rmsnorm_forward(be, h, nullptr, last, m.vector(*source_, m.final_norm), 1, D, c.rms_norm_eps);
+  m.linear(*source_, m.head, -1, logits, h, 1, D, c.vocab_size);
+  s.logits = download_vector(be, logits, c.vocab_size);
   return s.logits;
 }
 

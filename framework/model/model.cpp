@@ -11,6 +11,7 @@
 #include "framework/core/paths.h"
 #include "framework/io/safetensors.h"
 #include "framework/model/model_impl.h"
+#include "kernels/ops.h"
 
 namespace qzo {
 
@@ -28,11 +29,13 @@ int64_t Batch::labelled() const {
   return n;
 }
 
-const float* StoredWeights::read(int id, float* scratch) const {
-  const Parameter& p = (*params_)[id];
-  if (p.dtype == DType::F32) return p.f32();
-  convert_to_f32(p.dtype, p.bytes.data(), scratch, static_cast<size_t>(p.numel()));
-  return scratch;
+std::vector<float> read_f32(Backend& be, const WeightOperand& w) {
+  Workspace ws(be, MemoryComponent::Workspace);
+  return download_vector(be, ops::materialize_f32(be, ws, w), w.numel());
+}
+
+std::vector<float> read_weights_f32(const Model& model, const WeightSource& source, int id) {
+  return read_f32(model.backend(), source.operand(id));
 }
 
 namespace {
@@ -129,37 +132,29 @@ void Model::Impl::build_index() {
     L.up = id(p + "mlp.up_proj.weight");
     L.down = id(p + "mlp.down_proj.weight");
   }
-  max_matrix = max_vector = 0;
-  for (const Parameter& p : params) {
-    int64_t& largest = p.shape.size() >= 2 ? max_matrix : max_vector;
-    largest = std::max(largest, p.numel());
-  }
-
   const std::vector<double> inv = rope_inv_freq(config);
   const int half = config.head_dim / 2;
-  rope_cos.resize(static_cast<size_t>(config.max_position_embeddings) * half);
-  rope_sin.resize(rope_cos.size());
+  std::vector<float> cos_table(static_cast<size_t>(config.max_position_embeddings) * half), sin_table(cos_table.size());
   for (int pos = 0; pos < config.max_position_embeddings; ++pos)
     for (int i = 0; i < half; ++i) {
       const double angle = pos * inv[i];
-      rope_cos[static_cast<size_t>(pos) * half + i] = static_cast<float>(std::cos(angle));
-      rope_sin[static_cast<size_t>(pos) * half + i] = static_cast<float>(std::sin(angle));
+      cos_table[static_cast<size_t>(pos) * half + i] = static_cast<float>(std::cos(angle));
+      sin_table[static_cast<size_t>(pos) * half + i] = static_cast<float>(std::sin(angle));
     }
+  rope_cos = upload_buffer(*backend, cos_table.data(), cos_table.size() * sizeof(float), MemoryComponent::Weights);
+  rope_sin = upload_buffer(*backend, sin_table.data(), sin_table.size() * sizeof(float), MemoryComponent::Weights);
 }
 
-WeightScratch Model::Impl::make_scratch() const {
-  WeightScratch s;
-  ensure_scratch(s);
-  return s;
+const float* Model::Impl::vector(const WeightSource& src, int id) const {
+  scratch.reset();
+  return ops::materialize_f32(*backend, scratch, src.operand(id));
 }
 
-void Model::Impl::ensure_scratch(WeightScratch& s) const {
-  if (s.matrix.size() < static_cast<size_t>(max_matrix)) s.matrix.resize(static_cast<size_t>(max_matrix));
-  if (s.vector.size() < static_cast<size_t>(max_vector)) s.vector.resize(static_cast<size_t>(max_vector));
-}
-
-const float* Model::Impl::read(const WeightSource& src, int id, WeightScratch& s) const {
-  return src.read(id, params[id].shape.size() >= 2 ? s.matrix.data() : s.vector.data());
+void Model::Impl::linear(const WeightSource& src, int weight, int bias, float* out, const float* inp, int M, int K,
+                         int N) const {
+  scratch.reset();
+  const float* b = bias >= 0 ? ops::materialize_f32(*backend, scratch, src.operand(bias)) : nullptr;
+  ops::linear_forward(*backend, scratch, out, inp, src.operand(weight), b, M, K, N);
 }
 
 void Model::Impl::check_tokens(const int32_t* tokens, size_t n) const {
@@ -175,6 +170,7 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
 const ModelConfig& Model::config() const { return impl_->config; }
+Backend& Model::backend() const { return *impl_->backend; }
 std::vector<Parameter>& Model::parameters() { return impl_->params; }
 const std::vector<Parameter>& Model::parameters() const { return impl_->params; }
 const WeightSource& Model::stored_weights() const { return impl_->stored; }
@@ -194,9 +190,27 @@ int64_t Model::num_parameters() const {
   return n;
 }
 
-Model Model::init(const ModelConfig& config, uint64_t seed, float init_std) {
+namespace {
+
+// A parameter's values: a copy of host bytes on the model's backend.
+void set_values(Backend& be, Parameter& p, const void* host, size_t bytes) {
+  p.values = upload_buffer(be, host, bytes, MemoryComponent::Weights);
+}
+
+}  // namespace
+
+Model Model::empty(const ModelConfig& config, Backend& backend) {
   config.validate("model config");
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(backend);
+  impl->config = config;
+  impl->params = parameter_layout(config);
+  impl->build_index();
+  return Model(std::move(impl));
+}
+
+Model Model::init(const ModelConfig& config, uint64_t seed, float init_std, Backend& backend) {
+  config.validate("model config");
+  auto impl = std::make_unique<Impl>(backend);
   impl->config = config;
   impl->params = parameter_layout(config);
   std::mt19937_64 rng(seed);
@@ -206,8 +220,8 @@ Model Model::init(const ModelConfig& config, uint64_t seed, float init_std) {
   const float residual_scale = 1.0f / std::sqrt(2.0f * config.num_hidden_layers);
   for (Parameter& p : impl->params) {
     p.dtype = DType::F32;
-    p.bytes.resize(static_cast<size_t>(p.numel()) * 4);
-    float* w = p.f32();
+    std::vector<float> host(static_cast<size_t>(p.numel()));
+    float* w = host.data();
     const bool residual_out = p.name.find("o_proj.weight") != std::string::npos ||
                               p.name.find("down_proj.weight") != std::string::npos;
     for (int64_t i = 0; i < p.numel(); ++i) {
@@ -215,33 +229,36 @@ Model Model::init(const ModelConfig& config, uint64_t seed, float init_std) {
       else if (p.shape.size() == 1) w[i] = 0.0f;
       else w[i] = normal(rng) * (residual_out ? residual_scale : 1.0f);
     }
+    set_values(backend, p, host.data(), host.size() * sizeof(float));
   }
   impl->build_index();
   return Model(std::move(impl));
 }
 
-Model Model::load(const std::string& dir, DType storage) {
+Model Model::load(const std::string& dir, DType storage, Backend& backend, bool skip_matrix_weights) {
   if (storage != DType::F32 && storage != DType::BF16 && storage != DType::F16)
     fail(dir + ": weights can be kept as F32, BF16 or F16, not " + dtype_name(storage));
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(backend);
   impl->config = ModelConfig::from_file(dir + "/config.json");
   impl->params = parameter_layout(impl->config);
   SafetensorsReader reader = SafetensorsReader::open(dir);
   for (Parameter& p : impl->params) {
     const std::string name = p.name;
-    if (!reader.has(name)) fail(dir + ": tensor '" + name + "' not found in the checkpoint");
+    p.dtype = storage;
+    if (skip_matrix_weights && p.is_matrix_weight) continue;
     const TensorView& t = reader.get(name, p.shape);
     if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16)
       fail(reader.file_of(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) +
            ", expected F32, BF16 or F16");
-    p.dtype = storage;
-    p.bytes.resize(static_cast<size_t>(p.numel()) * dtype_size(storage));
+    const size_t bytes = static_cast<size_t>(p.numel()) * dtype_size(storage);
     if (t.dtype == storage) {
-      std::memcpy(p.bytes.data(), t.data, p.bytes.size());
+      set_values(backend, p, t.data, bytes);
     } else {
       std::vector<float> tmp(static_cast<size_t>(p.numel()));
       convert_to_f32(t.dtype, t.data, tmp.data(), tmp.size());
-      convert_from_f32(storage, tmp.data(), p.bytes.data(), tmp.size());
+      std::vector<uint8_t> stored(bytes);
+      convert_from_f32(storage, tmp.data(), stored.data(), tmp.size());
+      set_values(backend, p, stored.data(), bytes);
     }
   }
   impl->build_index();
@@ -252,25 +269,23 @@ void Model::save(const std::string& dir) const { save(dir, DType::F32); }
 
 void Model::save(const std::string& dir, DType as) const {
   fs::create_directories(dir);
-  std::vector<std::vector<uint8_t>> converted(impl_->params.size());
+  std::vector<std::vector<uint8_t>> host(impl_->params.size());
   std::vector<TensorView> views;
   for (size_t i = 0; i < impl_->params.size(); ++i) {
     const Parameter& p = impl_->params[i];
+    host[i] = download_bytes(*impl_->backend, p.values);
+    if (p.dtype != as) {
+      std::vector<float> tmp(static_cast<size_t>(p.numel()));
+      convert_to_f32(p.dtype, host[i].data(), tmp.data(), tmp.size());
+      host[i].resize(tmp.size() * dtype_size(as));
+      convert_from_f32(as, tmp.data(), host[i].data(), tmp.size());
+    }
     TensorView v;
     v.name = p.name;
     v.shape = p.shape;
     v.dtype = as;
-    if (p.dtype == as) {
-      v.data = p.bytes.data();
-      v.nbytes = p.bytes.size();
-    } else {
-      std::vector<float> tmp(static_cast<size_t>(p.numel()));
-      convert_to_f32(p.dtype, p.bytes.data(), tmp.data(), tmp.size());
-      converted[i].resize(tmp.size() * dtype_size(as));
-      convert_from_f32(as, tmp.data(), converted[i].data(), tmp.size());
-      v.data = converted[i].data();
-      v.nbytes = converted[i].size();
-    }
+    v.data = host[i].data();
+    v.nbytes = host[i].size();
     views.push_back(std::move(v));
   }
   write_safetensors(dir + "/model.safetensors", views, {{"format", "pt"}});

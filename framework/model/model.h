@@ -1,10 +1,11 @@
-// A Llama-family decoder on the CPU: parameters under their Hugging Face names, forward
-// and hand-written backward (llm.c style), and HF-folder load/save.
+// A Llama-family decoder on a compute backend: parameters under their Hugging Face names in
+// the backend's memory, forward (any backend) and hand-written backward (llm.c style, CPU),
+// and HF-folder load/save.
 //
-// The forward pass reads every parameter through a WeightSource, so that a method can
-// change what the model sees without touching stored weights: QZO dequantizes
-// codes with perturbed scales, MeZO adds ±εz into a scratch copy. Stored weights are
-// never modified by a forward pass.
+// The forward pass reads every parameter through a WeightSource as a WeightOperand, so that
+// a method can change what the model sees without touching stored weights: QZO hands out
+// quantized views with perturbed scales, MeZO dense views with ±εz applied where they are
+// read. Stored weights are never modified by a forward pass.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,8 @@
 
 #include "framework/core/dtype.h"
 #include "framework/model/config.h"
+#include "kernels/backend.h"
+#include "kernels/weight_operand.h"
 
 namespace qzo {
 
@@ -20,21 +23,25 @@ struct Parameter {
   std::string name;              // HF name, e.g. "model.layers.0.self_attn.q_proj.weight"
   std::vector<int64_t> shape;
   DType dtype = DType::F32;      // storage: F32, BF16 or F16
-  std::vector<uint8_t> bytes;    // numel * dtype_size(dtype)
+  Buffer values;                 // numel * dtype_size(dtype) bytes on the model's backend
   bool is_matrix_weight = false; // a linear layer's weight (what a quantizer replaces)
   int64_t numel() const;
-  const float* f32() const { return reinterpret_cast<const float*>(bytes.data()); }
-  float* f32() { return reinterpret_cast<float*>(bytes.data()); }
+  size_t nbytes() const { return values.bytes(); }
+  // Backend memory (host memory on the CPU backend).
+  const float* f32() const { return values.as<float>(); }
+  float* f32() { return values.as<float>(); }
+  WeightOperand operand() const { return WeightOperand::of_dense(dtype, values.data(), size_t(numel())); }
 };
 
 // What a forward pass reads parameters through.
 class WeightSource {
  public:
   virtual ~WeightSource() = default;
-  // fp32 values of parameter `id`; may write them into `scratch` (room for its numel)
-  // and return scratch, or return a pointer to storage that outlives the call.
-  virtual const float* read(int id, float* scratch) const = 0;
+  // How parameter `id` is read: its stored values or a quantized view, each possibly with a
+  // perturbation. The pointers stay valid while the source and the model live.
+  virtual WeightOperand operand(int id) const = 0;
 };
+
 
 // One batch of B rows of T tokens. targets[b*T+t] is the token predicted at position t
 // (usually tokens[b*T+t+1]), or -1 where no loss is taken (prompt, padding).
@@ -60,10 +67,15 @@ class Gradients;  // fp32 gradient per parameter (model.cpp)
 class Model {
  public:
   // Random init (normal(0, init_std), norms 1, biases 0), deterministic for `seed`.
-  static Model init(const ModelConfig& config, uint64_t seed, float init_std = 0.02f);
+  static Model init(const ModelConfig& config, uint64_t seed, float init_std = 0.02f,
+                    Backend& backend = cpu_backend());
   // Loads an HF folder (config.json + model.safetensors or sharded index); weights are
   // converted to `storage` (F32, BF16, F16). Errors name the file and the tensor.
-  static Model load(const std::string& dir, DType storage = DType::F32);
+  // With `skip_matrix_weights`, linear weights are left empty (a quantized checkpoint holds them).
+  static Model load(const std::string& dir, DType storage = DType::F32, Backend& backend = cpu_backend(),
+                    bool skip_matrix_weights = false);
+  // The layout of `config` with every tensor empty (a quantizer fills what it needs).
+  static Model empty(const ModelConfig& config, Backend& backend = cpu_backend());
   // Writes config.json + model.safetensors (in each parameter's storage dtype, or `as`).
   void save(const std::string& dir) const;
   void save(const std::string& dir, DType as) const;
@@ -73,6 +85,7 @@ class Model {
   ~Model();
 
   const ModelConfig& config() const;
+  Backend& backend() const;
   std::vector<Parameter>& parameters();
   const std::vector<Parameter>& parameters() const;
   int parameter_id(const std::string& name) const;  // throws naming the tensor
@@ -94,7 +107,7 @@ class Model {
   std::vector<float> forward_logits(const std::vector<int32_t>& tokens, int B, int T,
                                     const WeightSource* source = nullptr) const;
   // Training: loss and gradients of the summed loss scaled by `loss_scale`
-  // (e.g. 1/labelled for the mean), accumulated into grads. fp32 storage only.
+  // (e.g. 1/labelled for the mean), accumulated into grads. fp32 storage, CPU backend only.
   LossSums forward_backward(const Batch& batch, Gradients& grads, float loss_scale) ;
 
   struct Impl;  // defined in model_impl.h, for the model's own files and generation
@@ -117,5 +130,10 @@ class Gradients {
  private:
   std::vector<std::vector<float>> grads_;
 };
+
+// A host fp32 copy of what an operand reads as (tests, quantization, export).
+std::vector<float> read_f32(Backend& backend, const WeightOperand& w);
+// The same for parameter `id` of `model` read through `source`.
+std::vector<float> read_weights_f32(const Model& model, const WeightSource& source, int id);
 
 }  // namespace qzo

@@ -11,7 +11,7 @@
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
 #include "framework/io/safetensors.h"
-#include "framework/quant/packing.h"
+#include "kernels/packing.h"
 #include "framework/quant/quantized_model.h"
 
 namespace qzo {
@@ -146,22 +146,30 @@ void QuantizedModel::save(const std::string& dir, const std::string& tokenizer_d
     views.push_back(std::move(v));
   };
   DType storage = DType::F32;
+  std::vector<std::vector<uint8_t>> host;  // host copies of every tensor written
+  host.reserve(params.size() + 2 * layers_.size());
+  auto add_host = [&](const std::string& name, DType dtype, std::vector<int64_t> shape, std::vector<uint8_t> bytes) {
+    host.push_back(std::move(bytes));
+    add(name, dtype, std::move(shape), host.back().data(), host.back().size());
+  };
   for (size_t id = 0; id < params.size(); ++id) {
     const Parameter& p = params[id];
     const int l = layer_of_param_[id];
     if (l < 0) {
       storage = p.dtype;
-      add(p.name, p.dtype, p.shape, p.bytes.data(), p.bytes.size());
+      add_host(p.name, p.dtype, p.shape, download_bytes(model_.backend(), p.values));
       continue;
     }
     const QuantizedLinear& L = layers_[l];
     const std::string module = module_of(p.name);
     const int64_t out = L.out_features(), groups = L.groups_per_row();
-    add(module + ".qweight", DType::U8, {out, static_cast<int64_t>(L.row_bytes())}, L.packed_codes().data(),
-        L.packed_codes().size());
-    if (!L.zero_points().empty())
-      add(module + ".qzeros", DType::U8, {out, groups}, L.zero_points().data(), L.zero_points().size());
-    add(module + ".scales", DType::F32, {out, groups}, L.scales().data(), L.scales().size() * sizeof(float));
+    add_host(module + ".qweight", DType::U8, {out, static_cast<int64_t>(L.row_bytes())}, L.packed_codes());
+    std::vector<uint8_t> zeros = L.zero_points();
+    if (!zeros.empty()) add_host(module + ".qzeros", DType::U8, {out, groups}, std::move(zeros));
+    const std::vector<float> scales = L.scales();
+    const auto* scale_bytes = reinterpret_cast<const uint8_t*>(scales.data());
+    add_host(module + ".scales", DType::F32, {out, groups},
+             std::vector<uint8_t>(scale_bytes, scale_bytes + scales.size() * sizeof(float)));
   }
   write_safetensors(dir + "/model.safetensors", views, {{"format", "pt"}, {"quantization", "qzo"}});
   // A stale index would describe another checkpoint's tensors.
@@ -177,20 +185,15 @@ void QuantizedModel::save(const std::string& dir, const std::string& tokenizer_d
   write_json_atomically(dir + "/config.json", j);
 }
 
-QuantizedModel QuantizedModel::load(const std::string& dir, DType storage) {
-  if (storage != DType::F32 && storage != DType::BF16 && storage != DType::F16)
-    fail(dir + ": weights can be kept as F32, BF16 or F16, not " + dtype_name(storage));
+QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backend& backend) {
   const std::string config_path = dir + "/config.json";
   const nlohmann::json j = read_json(config_path);
   const QuantSpec spec = quant_spec_from_quantization_config(j, config_path);
   const ModelConfig config = ModelConfig::from_json(j, config_path);
 
-  // Model::load wants every HF tensor; build the layout with init and overwrite it. The
-  // linear weights are released at once, so the fp32 copy lives only for this call.
-  Model model = Model::init(config, 0);
+  // The unquantized tensors load as in any model; the linear weights are read here.
+  Model model = Model::load(dir, storage, backend, /*skip_matrix_weights=*/true);
   std::vector<Parameter>& params = model.parameters();
-  for (Parameter& p : params)
-    if (p.is_matrix_weight) std::vector<uint8_t>().swap(p.bytes);
 
   const SafetensorsReader reader = SafetensorsReader::open(dir);
   auto u8_tensor = [&](const std::string& name, const std::vector<int64_t>& shape, const char* what) {
@@ -204,21 +207,7 @@ QuantizedModel QuantizedModel::load(const std::string& dir, DType storage) {
   const std::string method = spec.method == QuantMethod::Nf4 ? kNf4Method : kRtnMethod;
   std::vector<QuantizedLinear> layers;
   for (Parameter& p : params) {
-    if (!p.is_matrix_weight) {
-      const TensorView& t = reader.get(p.name, p.shape);
-      if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16)
-        fail(reader.file_of(p.name) + ": tensor '" + p.name + "' has dtype " + dtype_name(t.dtype) +
-             ", expected F32, BF16 or F16");
-      p.dtype = storage;
-      p.bytes.resize(static_cast<size_t>(p.numel()) * dtype_size(storage));
-      if (t.dtype == storage) {
-        std::memcpy(p.bytes.data(), t.data, p.bytes.size());
-      } else {
-        const std::vector<float> f = reader.read_f32(p.name, p.shape);
-        convert_from_f32(storage, f.data(), p.bytes.data(), f.size());
-      }
-      continue;
-    }
+    if (!p.is_matrix_weight) continue;
     const std::string module = module_of(p.name);
     if (reader.has(p.name))
       fail(reader.file_of(p.name) + ": tensor '" + p.name + "' is stored unquantized, but quantization_config (" +
@@ -250,8 +239,7 @@ QuantizedModel QuantizedModel::load(const std::string& dir, DType storage) {
       if (!std::isfinite(scales[k]))
         fail(reader.file_of(scales_name) + ": tensor '" + scales_name + "' holds a non-finite scale at index " +
              std::to_string(k));
-    layers.push_back(QuantizedLinear::from_parts(out, in, spec, std::move(codes), std::move(zeros), std::move(scales),
-                                                 p.name));
+    layers.push_back(QuantizedLinear::from_parts(out, in, spec, codes, zeros, scales, p.name, backend));
   }
   return QuantizedModel(std::move(model), spec, std::move(layers));
 }

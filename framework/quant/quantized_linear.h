@@ -1,6 +1,7 @@
-// A quantized linear layer: frozen k-bit codes and zero points plus trainable fp32 scales,
-// and the dequantization QZO runs twice per step, with every scale perturbed by an offset
-// (W = (S + offset) * (Q - Z), or (S + offset) * C[Q] for NF4) so stored scales never drift.
+// A quantized linear layer: frozen k-bit codes and zero points plus trainable fp32 scales in
+// a backend's memory, and the dequantization QZO runs twice per step, with every scale
+// perturbed by an offset (W = (S + offset) * (Q - Z), or (S + offset) * C[Q] for NF4) so
+// stored scales never drift. Host copies of the parts are for save, hash, snapshot, tests.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include "framework/quant/quant_spec.h"
+#include "kernels/backend.h"
+#include "kernels/weight_operand.h"
 
 namespace qzo {
 
@@ -18,52 +21,58 @@ class QuantizedLinear {
   // Quantizes a row-major [out_features, in_features] fp32 weight. `name` (the HF tensor
   // name) appears in errors, e.g. when group_size does not divide in_features.
   static QuantizedLinear quantize(const float* W, int out_features, int in_features,
-                                  const QuantSpec& spec, const std::string& name = "weight");
+                                  const QuantSpec& spec, const std::string& name = "weight",
+                                  Backend& backend = cpu_backend());
   // Adopts codes/zero points/scales made elsewhere (a checkpoint); checks every size.
   static QuantizedLinear from_parts(int out_features, int in_features, const QuantSpec& spec,
-                                    std::vector<uint8_t> packed_codes,
-                                    std::vector<uint8_t> zero_points, std::vector<float> scales,
-                                    const std::string& name = "weight");
+                                    const std::vector<uint8_t>& packed_codes,
+                                    const std::vector<uint8_t>& zero_points, const std::vector<float>& scales,
+                                    const std::string& name = "weight", Backend& backend = cpu_backend());
 
   int out_features() const { return out_features_; }
   int in_features() const { return in_features_; }
   const QuantSpec& spec() const { return spec_; }  // group_size resolved (never 0)
   int group_size() const { return spec_.group_size; }
   int groups_per_row() const { return in_features_ / spec_.group_size; }
-  size_t num_scales() const { return scales_.size(); }
+  size_t num_scales() const { return size_t(out_features_) * size_t(groups_per_row()); }
   size_t row_bytes() const { return row_bytes_; }
+  Backend& backend() const { return *backend_; }
 
-  // Row r's codes are bytes [r*row_bytes(), (r+1)*row_bytes()) in packing.h's layout.
-  const std::vector<uint8_t>& packed_codes() const { return packed_codes_; }
-  // One per scale for RTN ([out, in/g], uint8, exact integers); empty for NF4.
-  const std::vector<uint8_t>& zero_points() const { return zero_points_; }
-  // [out, in/g] row-major: scale j = row * groups_per_row() + col / group_size().
-  const std::vector<float>& scales() const { return scales_; }
-  std::vector<float>& scales() { return scales_; }
+  // What the ops read: pointers into this layer's buffers.
+  QuantizedWeightView view() const;
+  // The trainable scales in backend memory ([out, in/g] row-major: scale j = row *
+  // groups_per_row() + col / group_size()).
+  float* scales_data() { return scales_.as<float>(); }
+
+  // Host copies. Row r's codes are bytes [r*row_bytes(), (r+1)*row_bytes()) in packing.h's
+  // layout; zero points are one per scale for RTN (uint8, exact integers), empty for NF4.
+  std::vector<uint8_t> packed_codes() const;
+  std::vector<uint8_t> zero_points() const;
+  std::vector<float> scales() const;
+  void set_scales(const std::vector<float>& scales);  // throws unless num_scales() values
   uint8_t code(int row, int col) const;
   size_t storage_bytes() const;  // codes + zero points + fp32 scales
 
-  // W_out: [out_features, in_features] row-major fp32.
+  // W_out: [out_features, in_features] row-major fp32 in backend memory.
   void dequantize(float* W_out) const;
-  // Scale j reads as scales()[j] + scale_offsets[j] (num_scales() offsets).
+  // Scale j reads as scales()[j] + scale_offsets[j] (num_scales() offsets; CPU backend).
   void dequantize_perturbed(float* W_out, const float* scale_offsets) const;
-  // The same with scale_offsets[j] = signed_eps * philox_normal(seed, stream, j), drawn per
-  // tile of rows on the fly: bit for bit what filling that buffer and calling the overload
-  // above gives.
+  // The same with scale_offsets[j] = signed_eps * philox_normal(seed, stream, j), drawn on
+  // the fly: bit for bit what filling that buffer and calling the overload above gives.
   void dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream, float signed_eps) const;
 
  private:
   // An empty layer of this shape and spec (group size resolved); throws naming the layer.
-  static QuantizedLinear shaped(int out_features, int in_features, const QuantSpec& spec, const std::string& name);
-  struct Scratch;
-  void dequantize_row(int row, const float* row_offsets, float* out, Scratch& scratch) const;
+  static QuantizedLinear shaped(int out_features, int in_features, const QuantSpec& spec, const std::string& name,
+                                Backend& backend);
 
+  Backend* backend_ = nullptr;
   int out_features_ = 0, in_features_ = 0;
   QuantSpec spec_;
   size_t row_bytes_ = 0;
-  std::vector<uint8_t> packed_codes_;
-  std::vector<uint8_t> zero_points_;
-  std::vector<float> scales_;
+  Buffer packed_codes_;  // weights
+  Buffer zero_points_;   // weights (empty for NF4)
+  Buffer scales_;        // trainable
 };
 
 }  // namespace qzo

@@ -33,18 +33,16 @@ QuantizedModel::QuantizedModel(Model model, const QuantSpec& spec, std::vector<Q
 QuantizedModel QuantizedModel::quantize(Model model, const QuantSpec& spec) {
   spec.validate();
   std::vector<Parameter>& params = model.parameters();
-  std::vector<float> scratch;
   std::vector<QuantizedLinear> layers;
   for (size_t id = 0; id < params.size(); ++id) {
     Parameter& p = params[id];
     if (!p.is_matrix_weight) continue;
     if (p.shape.size() != 2) fail(p.name + ": a linear weight must be a matrix");
-    scratch.resize(static_cast<size_t>(p.numel()));
-    const float* W = model.stored_weights().read(static_cast<int>(id), scratch.data());
-    layers.push_back(QuantizedLinear::quantize(W, static_cast<int>(p.shape[0]), static_cast<int>(p.shape[1]),
-                                               spec, p.name));
+    const std::vector<float> W = read_weights_f32(model, model.stored_weights(), static_cast<int>(id));
+    layers.push_back(QuantizedLinear::quantize(W.data(), static_cast<int>(p.shape[0]), static_cast<int>(p.shape[1]),
+                                               spec, p.name, model.backend()));
     // Release the full-precision copy: the codes are now the weight.
-    std::vector<uint8_t>().swap(p.bytes);
+    p.values.reset();
   }
   return QuantizedModel(std::move(model), spec, std::move(layers));
 }
@@ -73,7 +71,7 @@ size_t QuantizedModel::weight_bytes() const {
   for (const QuantizedLinear& L : layers_) n += L.storage_bytes();
   const std::vector<Parameter>& params = model_.parameters();
   for (size_t id = 0; id < params.size(); ++id)
-    if (layer_of_param_[id] < 0) n += params[id].bytes.size();
+    if (layer_of_param_[id] < 0) n += params[id].nbytes();
   return n;
 }
 
@@ -90,15 +88,12 @@ std::vector<float> QuantizedModel::forward_logits(const std::vector<int32_t>& to
   return model_.forward_logits(tokens, B, T, &source);
 }
 
-const float* QuantizedWeights::read(int id, float* scratch) const {
+WeightOperand QuantizedWeights::operand(int id) const {
   const int l = model_->layer_of(id);
-  if (l < 0) return model_->model().stored_weights().read(id, scratch);
-  const QuantizedLinear& layer = model_->layers()[l];
-  if (perturbation_)
-    layer.dequantize_perturbed(scratch, perturbation_->seed, static_cast<uint32_t>(l), perturbation_->signed_eps);
-  else
-    layer.dequantize(scratch);
-  return scratch;
+  if (l < 0) return model_->model().parameters()[id].operand();
+  const WeightOperand w = WeightOperand::of_quantized(model_->layers()[l].view());
+  if (!perturbation_) return w;
+  return w.with_perturbation({perturbation_->seed, static_cast<uint32_t>(l), perturbation_->signed_eps});
 }
 
 }  // namespace qzo

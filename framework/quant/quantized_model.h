@@ -26,12 +26,13 @@ class QuantizedModel {
   // Replaces every is_matrix_weight parameter by a QuantizedLinear (read through the
   // model's stored weights, so BF16/F16 storage works) and frees its stored bytes.
   // Throws naming the tensor when the group size does not divide its in_features.
+  // The layers live on the model's backend.
   static QuantizedModel quantize(Model model, const QuantSpec& spec);
 
   // Reads a folder written by save(): config.json with "quantization_config" and
   // model.safetensors with X.qweight / X.scales / X.qzeros for each linear weight X.weight.
   // Unquantized tensors are kept as `storage`. Errors name the file and the tensor or key.
-  static QuantizedModel load(const std::string& dir, DType storage = DType::F32);
+  static QuantizedModel load(const std::string& dir, DType storage = DType::F32, Backend& backend = cpu_backend());
   // Writes config.json (+ quantization_config) and model.safetensors (scales in fp32,
   // unquantized tensors in their storage dtype), config.json last so that a folder with a
   // config is complete. Copies tokenizer.json / tokenizer_config.json from
@@ -73,15 +74,15 @@ class QuantizedModel {
   std::vector<int> param_of_layer_;
 };
 
-// Quantized parameters are dequantized into the caller's scratch (with the perturbation's
-// ±εz on every scale when one is given); every other parameter is read from the model's
-// stored weights. Never writes to the scales: the stored θ does not drift.
+// Quantized parameters are read as quantized views (with the perturbation's ±εz on every
+// scale when one is given); every other parameter as the model's stored weights. Never
+// writes to the scales: the stored θ does not drift.
 class QuantizedWeights final : public WeightSource {
  public:
   explicit QuantizedWeights(const QuantizedModel& model,
                             std::optional<Perturbation> perturbation = std::nullopt)
       : model_(&model), perturbation_(perturbation) {}
-  const float* read(int id, float* scratch) const override;
+  WeightOperand operand(int id) const override;
 
  private:
   const QuantizedModel* model_;

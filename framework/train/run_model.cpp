@@ -4,6 +4,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
+#include "framework/dist/mpi_communicator.h"
 
 namespace qzo {
 
@@ -33,7 +34,7 @@ QuantSpec quant_spec_of(const Config& cfg) {
 size_t LoadedModel::weight_bytes() const {
   if (quantized) return quantized->weight_bytes();
   size_t n = 0;
-  for (const Parameter& p : plain->parameters()) n += p.bytes.size();
+  for (const Parameter& p : plain->parameters()) n += p.nbytes();
   return n;
 }
 
@@ -41,12 +42,18 @@ LoadedModel load_model(const Config& cfg) {
   const std::string path = cfg.get<std::string>("model.path");
   const DType dtype = storage_dtype_from_config(cfg.get<std::string>("model.dtype"));
   LoadedModel m;
+  try {
+    m.backend = make_backend(cfg.get<std::string>("backend"), launcher_local_rank());
+  } catch (const std::exception& e) {
+    fail(cfg.where("backend") + ": " + e.what());
+  }
+  Backend& be = *m.backend;
   if (folder_is_quantized(path)) {
-    m.quantized.emplace(QuantizedModel::load(path, dtype));
+    m.quantized.emplace(QuantizedModel::load(path, dtype, be));
   } else if (cfg.get<std::string>("quant.method") != "none") {
-    m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype), quant_spec_of(cfg)));
+    m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype, be), quant_spec_of(cfg)));
   } else {
-    m.plain.emplace(Model::load(path, dtype));
+    m.plain.emplace(Model::load(path, dtype, be));
   }
   return m;
 }

@@ -2,6 +2,7 @@
 // `qzo quantize`, an unquantized folder quantized at load (quant.method), or a plain model
 // (quant.method: none), with the label runs and logs name it by.
 #pragma once
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -11,12 +12,16 @@
 namespace qzo {
 
 struct LoadedModel {
+  // The run's own compute backend (first: it outlives the model), whose allocator
+  // measures the run's memory by component.
+  std::unique_ptr<Backend> backend;
   std::optional<QuantizedModel> quantized;
   std::optional<Model> plain;
   const Model& model() const { return quantized ? quantized->model() : *plain; }
   size_t weight_bytes() const;
 };
 
+// On the config's `backend` (the GPU of this rank's local rank when it is cuda).
 LoadedModel load_model(const Config& config);
 
 // "rtn4-g32", "rtn4s-g32" (symmetric), "nf4-g64", "rtn8-channel"; the storage dtype ("f32")

@@ -7,7 +7,9 @@ const Schema& train_schema() {
   static const Schema schema = [] {
     Schema s;
     s.key<int64_t>("seed", 0, "run seed: data sampling and perturbations").min(0);
-    s.key<int>("threads", 0, "compute threads per rank (0 = cores / local ranks)").min(0);
+    s.key<int>("threads", 0, "compute threads per rank (0 = cores / ranks on this host)").min(0);
+    s.choice("backend", {"cpu", "cuda", "auto"}, "cpu",
+             "compute backend (cuda: GPU = local rank mod the host's GPUs; auto: cuda when a GPU answers)");
     Section model = s.section("model");
     model.key<std::string>("path", required_key, "HF model folder (unquantized, or written by qzo quantize)");
     model.choice("dtype", {"f32", "bf16", "fp16"}, "f32", "storage of unquantized weights");
@@ -47,7 +49,7 @@ const Schema& train_schema() {
     eval.key<bool>("zero_shot", true, "also score the untrained model on the eval set");
     Section dist = s.section("dist");
     dist.choice("backend", {"auto", "local", "mpi", "nccl"}, "auto",
-                "communicator (auto: NCCL when every rank has a GPU, MPI under mpirun, else local)");
+                "communicator (auto: NCCL when every rank computes on a GPU, MPI under mpirun, else local)");
     dist.choice("mode", {"data", "perturbation"}, "data",
                 "data: ranks split each batch; perturbation: ranks split the n perturbations");
     dist.key<int>("guard_interval", 100, "steps between replica-hash checks (0 = only at the end)").min(0);

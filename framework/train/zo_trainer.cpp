@@ -14,10 +14,11 @@
 #include "framework/core/paths.h"
 #include "framework/core/threads.h"
 #include "framework/dist/agreement.h"
+#include "framework/dist/mpi_communicator.h"
 #include "framework/dist/sharding.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
-#include "framework/methods/zo_step.h"
+#include "framework/train/zo_reduce.h"
 #include "framework/train/run_model.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/lr_schedule.h"
@@ -78,7 +79,7 @@ std::string host_name() {
 }
 
 nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog* log) {
-  set_compute_threads(cfg.get<int>("threads"), comm.size());
+  set_compute_threads(cfg.get<int>("threads"), launcher_local_size());
   const bool root = comm.rank() == 0;
   const std::string method = cfg.get<std::string>("method.name");
   const uint64_t seed = static_cast<uint64_t>(cfg.get<int64_t>("seed"));

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 namespace {
 
@@ -121,4 +121,4 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   }
 }
 
-}  // namespace qzo::ops
+}  // namespace qzo::cpu

@@ -1,9 +1,10 @@
-// Softmax cross-entropy over the vocabulary, fused with its gradient (rows = labelled positions).
+// Softmax cross-entropy over the vocabulary, fused with its gradient (rows = labelled positions),
+// and the log-probabilities of candidate tokens read off its outputs.
 #include <cmath>
 
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 void cross_entropy_forward_backward(float* loss, float* logits, const int32_t* targets, int rows, int V,
                                     const float* dlogits_scale) {
@@ -24,4 +25,14 @@ void cross_entropy_forward_backward(float* loss, float* logits, const int32_t* t
   }
 }
 
-}  // namespace qzo::ops
+void candidate_logprobs(float* out, const float* logits, const float* loss, const int32_t* targets,
+                        const int32_t* candidates, int R, int V, int C) {
+  // loss[r] = logsumexp − logit[target], so log p(c) = logit[c] − (logit[target] + loss[r]).
+  for (int r = 0; r < R; ++r) {
+    const float* z = logits + static_cast<int64_t>(r) * V;
+    const float log_sum = z[targets[r]] + loss[r];
+    for (int c = 0; c < C; ++c) out[static_cast<int64_t>(r) * C + c] = z[candidates[c]] - log_sum;
+  }
+}
+
+}  // namespace qzo::cpu

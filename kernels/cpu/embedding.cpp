@@ -1,9 +1,9 @@
 // Token embedding lookup and its scatter-add backward.
 #include <cstring>
 
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 void embedding_forward(float* out, const int32_t* tokens, const float* table, int n, int D) {
 #pragma omp parallel for schedule(static)
@@ -19,4 +19,4 @@ void embedding_backward(float* dtable, const float* dout, const int32_t* tokens,
       dtable[static_cast<int64_t>(tokens[i]) * D + d] += dout[static_cast<int64_t>(i) * D + d];
 }
 
-}  // namespace qzo::ops
+}  // namespace qzo::cpu

@@ -1,9 +1,9 @@
 // Linear layers on OpenBLAS: y = x·W^T + b and its backward (llm.c's matmul, fp32).
 #include <cblas.h>
 
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int M, int K, int N) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, inp, K, weight, K, 0.0f, out, N);
@@ -33,4 +33,4 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
   }
 }
 
-}  // namespace qzo::ops
+}  // namespace qzo::cpu

@@ -1,9 +1,9 @@
 // RMSNorm (Llama's pre-norm) forward and backward, one row of D features at a time.
 #include <cmath>
 
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int rows, int D, float eps) {
 #pragma omp parallel for schedule(static)
@@ -49,4 +49,4 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
   }
 }
 
-}  // namespace qzo::ops
+}  // namespace qzo::cpu

@@ -1,7 +1,7 @@
 // Rotary position embedding, HF rotate_half layout: element i pairs with i + head_dim/2.
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 namespace {
 
@@ -38,4 +38,4 @@ void rope_backward(float* dx, const int32_t* positions, const float* cos_table, 
   rotate(dx, positions, cos_table, sin_table, rows, heads, head_dim, -1.0f);
 }
 
-}  // namespace qzo::ops
+}  // namespace qzo::cpu

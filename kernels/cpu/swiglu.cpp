@@ -1,9 +1,9 @@
 // SwiGLU gating of Llama's MLP: silu(gate) · up, and its backward.
 #include <cmath>
 
-#include "kernels/ops.h"
+#include "kernels/cpu/cpu_ops.h"
 
-namespace qzo::ops {
+namespace qzo::cpu {
 
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
 #pragma omp parallel for simd schedule(static)
@@ -24,4 +24,4 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
   }
 }
 
-}  // namespace qzo::ops
+}  // namespace qzo::cpu

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "framework/core/philox.h"
+#include "kernels/philox.h"
 
 namespace qzo {
 namespace {

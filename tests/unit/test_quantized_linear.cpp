@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "framework/core/error.h"
-#include "framework/core/philox.h"
+#include "kernels/philox.h"
 #include "framework/quant/quantized_linear.h"
 #include "framework/quant/quantizer.h"
-#include "framework/quant/scale_update.h"
+#include "kernels/ops.h"
 
 namespace qzo {
 namespace {
@@ -33,17 +33,24 @@ bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
 // W = (S + offset) * (Q - Z) or (S + offset) * C[Q], element by element.
 std::vector<float> naive_dequantize(const QuantizedLinear& L, const float* offsets) {
   const int out = L.out_features(), in = L.in_features(), g = L.group_size();
+  const std::vector<float> scales = L.scales();
+  const std::vector<uint8_t> zero_points = L.zero_points();
   std::vector<float> W(size_t(out) * in);
   for (int r = 0; r < out; ++r)
     for (int c = 0; c < in; ++c) {
       const size_t j = size_t(r) * L.groups_per_row() + c / g;
-      const float s = offsets ? L.scales()[j] + offsets[j] : L.scales()[j];
+      const float s = offsets ? scales[j] + offsets[j] : scales[j];
       const uint8_t q = L.code(r, c);
       W[size_t(r) * in + c] = L.spec().method == QuantMethod::Nf4
                                   ? s * kNf4Codebook[q]
-                                  : s * (float(q) - float(L.zero_points()[j]));
+                                  : s * (float(q) - float(zero_points[j]));
     }
   return W;
+}
+
+void apply_scale_update(std::vector<float>& scales, uint64_t seed, uint32_t stream, float step,
+                        float floor = kScaleFloor) {
+  ops::scale_update(cpu_backend(), scales.data(), int64_t(scales.size()), seed, stream, step, floor);
 }
 
 struct Case {
@@ -72,9 +79,10 @@ TEST(QuantizedLinear, DequantizeEqualsTheGroupFormulaForEveryFormat) {
     L.dequantize(got.data());
     EXPECT_TRUE(bit_equal(got, naive_dequantize(L, nullptr))) << c.spec;
     // And it is a quantization of W: RTN within half a scale per element.
+    const std::vector<float> scales = L.scales();
     if (L.spec().method == QuantMethod::Rtn)
       for (size_t i = 0; i < W.size(); ++i) {
-        const float s = L.scales()[i / c.in * L.groups_per_row() + (i % c.in) / L.group_size()];
+        const float s = scales[i / c.in * L.groups_per_row() + (i % c.in) / L.group_size()];
         ASSERT_LE(std::fabs(got[i] - W[i]), 0.5f * s * (1 + 1e-5f)) << c.spec << " element " << i;
       }
   }
@@ -182,7 +190,8 @@ TEST(QuantizedLinear, FromPartsAdoptsQuantizedPartsAndRejectsWrongSizes) {
     }
     return std::string();
   };
-  std::vector<float> short_scales(L.scales().begin(), L.scales().end() - 1);
+  const std::vector<float> scales = L.scales();  // a host copy
+  std::vector<float> short_scales(scales.begin(), scales.end() - 1);
   EXPECT_NE(msg_of([&] { QuantizedLinear::from_parts(4, 64, spec, L.packed_codes(), L.zero_points(), short_scales, "q_proj"); })
                 .find("q_proj: scales has 15 elements, expected 16"),
             std::string::npos);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "framework/core/error.h"
-#include "framework/quant/packing.h"
+#include "kernels/packing.h"
 #include "framework/quant/quant_spec.h"
 #include "framework/quant/quantizer.h"
 #include "tests/support/error_of.h"

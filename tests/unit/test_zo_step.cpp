@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "framework/core/error.h"
-#include "framework/core/philox.h"
+#include "kernels/philox.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
-#include "framework/methods/zo_step.h"
+#include "framework/train/zo_reduce.h"
 #include "tests/unit/grad_check.h"
 
 namespace qzo {
@@ -38,9 +38,8 @@ class VectorParameters final : public ZoParameters {
     uint64_t seed;
     float eps;
     Source(const std::vector<float>& t, uint64_t s, float e) : theta(t), seed(s), eps(e) {}
-    const float* read(int, float* scratch) const override {
-      for (size_t i = 0; i < theta.size(); ++i) scratch[i] = theta[i] + eps * philox_normal(seed, 0, i);
-      return scratch;
+    WeightOperand operand(int) const override {
+      return WeightOperand::of_dense(DType::F32, theta.data(), theta.size()).with_perturbation({seed, 0, eps});
     }
   };
   std::vector<float> theta_;
@@ -48,8 +47,7 @@ class VectorParameters final : public ZoParameters {
 
 Objective quadratic(size_t n, int* calls) {
   return [n, calls](const WeightSource& w) {
-    std::vector<float> x(n);
-    const float* v = w.read(0, x.data());
+    const std::vector<float> v = read_f32(cpu_backend(), w.operand(0));
     double s = 0;
     for (size_t i = 0; i < n; ++i) s += (v[i] - 1.0) * (v[i] - 1.0);
     if (calls) ++*calls;
@@ -188,10 +186,9 @@ TEST(Mezo, PerturbationIsAppliedWhereWeightsAreRead) {
   Model model = Model::init(small_config(), 2, 0.3f);
   MezoParameters p(model);
   const int id = 1;
-  std::vector<float> scratch(model.parameters()[id].numel());
-  const float* w = p.perturbed(42, 0.5f)->read(id, scratch.data());
+  const std::vector<float> w = read_weights_f32(model, *p.perturbed(42, 0.5f), id);
   const float* stored = model.parameters()[id].f32();
-  for (size_t i = 0; i < scratch.size(); ++i) EXPECT_FLOAT_EQ(w[i], stored[i] + 0.5f * philox_normal(42, id, i));
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_FLOAT_EQ(w[i], stored[i] + 0.5f * philox_normal(42, id, i));
 }
 
 TEST(Mezo, TrainingLowersTheLoss) {

@@ -1,4 +1,4 @@
-// QuantizedLinear's dequantization, the hot path of QZO (every layer, twice per step).
+// Dequantization of a QuantizedWeightView, the hot path of QZO (every layer, twice per step).
 // Per group, the 2^k possible weights s * (q - z) or s * C[q] go into a 16-entry table, and
 // codes index it: one permute per 16 weights with AVX-512, a two-table blend with AVX2.
 // Every path computes each weight with the same single rounding as the naive formula.
@@ -8,21 +8,20 @@
 #include <cstring>
 #include <vector>
 
-#include "framework/core/philox.h"
-#include "framework/quant/packing.h"
-#include "framework/quant/quantized_linear.h"
-#include "framework/quant/quantizer.h"
+#include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/nf4.h"
+#include "kernels/packing.h"
+#include "kernels/philox.h"
 
-#include "framework/core/simd.h"
+namespace qzo::cpu {
 
-namespace qzo {
+namespace {
 
-struct QuantizedLinear::Scratch {
+struct Scratch {
   std::vector<uint8_t> codes;   // one unpacked row (generic path)
   std::vector<float> offsets;   // a tile of rows' scale offsets (fused perturbation)
 };
-
-namespace {
 
 // table[q] = s * (q - zero) for scalar codes, s * C[q] for NF4.
 inline void group_table(bool nf4, float s, float zero, float* table) {
@@ -118,16 +117,14 @@ inline void decode_narrow16(const uint8_t* packed, int n, const float* table, fl
 // Layers smaller than this dequantize on the calling thread: forking costs more.
 constexpr size_t kParallelWeights = size_t(1) << 15;
 
-}  // namespace
-
-void QuantizedLinear::dequantize_row(int row, const float* row_offsets, float* out,
-                                     Scratch& scratch) const {
-  const int g = spec_.group_size, groups = groups_per_row(), bits = spec_.bits;
-  const bool nf4 = spec_.method == QuantMethod::Nf4;
+void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offsets, float* out,
+                    Scratch& scratch) {
+  const int g = w.group_size, groups = w.groups_per_row(), bits = w.bits;
+  const bool nf4 = w.format == CodeFormat::Nf4;
   const size_t base = size_t(row) * size_t(groups);
-  const float* S = scales_.data() + base;
-  const uint8_t* Z = nf4 ? nullptr : zero_points_.data() + base;
-  const uint8_t* packed = packed_codes_.data() + size_t(row) * row_bytes_;
+  const float* S = w.scales + base;
+  const uint8_t* Z = nf4 ? nullptr : w.zero_points + base;
+  const uint8_t* packed = w.packed_codes + size_t(row) * w.row_bytes;
   auto scale = [&](int k) { return row_offsets ? S[k] + row_offsets[k] : S[k]; };
 
   if (bits == 4 && g % 2 == 0) {  // groups start on byte boundaries
@@ -160,8 +157,8 @@ void QuantizedLinear::dequantize_row(int row, const float* row_offsets, float* o
   }
 #endif
   // Other 2/3-bit and odd 4-bit groups: unpack the row, then look codes up per group.
-  scratch.codes.resize(size_t(in_features_));
-  unpack_codes(packed, size_t(in_features_), bits, scratch.codes.data());
+  scratch.codes.resize(size_t(w.in_features));
+  unpack_codes(packed, size_t(w.in_features), bits, scratch.codes.data());
   alignas(64) float table[16];
   for (int k = 0; k < groups; ++k) {
     group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
@@ -169,43 +166,55 @@ void QuantizedLinear::dequantize_row(int row, const float* row_offsets, float* o
   }
 }
 
-void QuantizedLinear::dequantize(float* W_out) const { dequantize_perturbed(W_out, nullptr); }
+}  // namespace
 
-void QuantizedLinear::dequantize_perturbed(float* W_out, const float* scale_offsets) const {
-  const int groups = groups_per_row();
-#pragma omp parallel if (size_t(out_features_) * size_t(in_features_) >= kParallelWeights)
+void dequantize_with_offsets(float* W_out, const QuantizedWeightView& w, const float* scale_offsets) {
+  const int groups = w.groups_per_row();
+#pragma omp parallel if (w.numel() >= kParallelWeights)
   {
     Scratch scratch;
 #pragma omp for schedule(static)
-    for (int r = 0; r < out_features_; ++r)
-      dequantize_row(r, scale_offsets ? scale_offsets + size_t(r) * size_t(groups) : nullptr,
-                     W_out + size_t(r) * size_t(in_features_), scratch);
+    for (int r = 0; r < w.out_features; ++r)
+      dequantize_row(w, r, scale_offsets ? scale_offsets + size_t(r) * size_t(groups) : nullptr,
+                     W_out + size_t(r) * size_t(w.in_features), scratch);
   }
 }
 
-void QuantizedLinear::dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream,
-                                           float signed_eps) const {
-  const int groups = groups_per_row();
+namespace {
+
+// Scale offsets signed_eps * z drawn per tile of rows on the fly: bit for bit what filling
+// a buffer of offsets and calling dequantize_with_offsets gives.
+void dequantize_perturbed(float* W_out, const QuantizedWeightView& w, const ZoPerturbation& p) {
+  const int groups = w.groups_per_row();
   // Rows are drawn in tiles of >= 256 scales: Philox works in chunks of 64 normals.
   const int tile_rows = std::max(1, 256 / groups);
-  const int tiles = (out_features_ + tile_rows - 1) / tile_rows;
-#pragma omp parallel if (size_t(out_features_) * size_t(in_features_) >= kParallelWeights)
+  const int tiles = (w.out_features + tile_rows - 1) / tile_rows;
+#pragma omp parallel if (w.numel() >= kParallelWeights)
   {
     Scratch scratch;
     scratch.offsets.resize(size_t(tile_rows) * size_t(groups));
     float* off = scratch.offsets.data();
 #pragma omp for schedule(static)
     for (int t = 0; t < tiles; ++t) {
-      const int r0 = t * tile_rows, r1 = std::min(out_features_, r0 + tile_rows);
+      const int r0 = t * tile_rows, r1 = std::min(w.out_features, r0 + tile_rows);
       const size_t n = size_t(r1 - r0) * size_t(groups);
-      philox_normal_fill(seed, stream, uint64_t(r0) * uint64_t(groups), n, off);
+      qzo::philox_normal_fill(p.seed, p.stream, uint64_t(r0) * uint64_t(groups), n, off);
       // Rounded product first, then the sum in dequantize_row: the buffered path's order.
-      for (size_t j = 0; j < n; ++j) off[j] = signed_eps * off[j];
+      for (size_t j = 0; j < n; ++j) off[j] = p.signed_eps * off[j];
       for (int r = r0; r < r1; ++r)
-        dequantize_row(r, off + size_t(r - r0) * size_t(groups),
-                       W_out + size_t(r) * size_t(in_features_), scratch);
+        dequantize_row(w, r, off + size_t(r - r0) * size_t(groups), W_out + size_t(r) * size_t(w.in_features),
+                       scratch);
     }
   }
 }
 
-}  // namespace qzo
+}  // namespace
+
+void dequantize(float* W_out, const QuantizedWeightView& w, const ZoPerturbation* perturbation) {
+  if (perturbation)
+    dequantize_perturbed(W_out, w, *perturbation);
+  else
+    dequantize_with_offsets(W_out, w, nullptr);
+}
+
+}  // namespace qzo::cpu

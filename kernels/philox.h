@@ -11,11 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__)
-#define QZO_HOST_DEVICE __host__ __device__
-#else
-#define QZO_HOST_DEVICE
-#endif
+#include "kernels/hd.h"
 
 namespace qzo {
 
@@ -33,7 +29,7 @@ struct PhiloxKey {
   uint32_t w[2];
 };
 
-QZO_HOST_DEVICE inline PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKey k) {
+QZO_HD inline PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKey k) {
   for (int round = 0; round < kPhiloxRounds; ++round) {
     const uint64_t p0 = uint64_t(kPhiloxM0) * c.w[0];
     const uint64_t p1 = uint64_t(kPhiloxM1) * c.w[2];
@@ -52,24 +48,24 @@ QZO_HOST_DEVICE inline PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKey k)
 //   4 words -> uniforms in (0,1) -> Box-Muller on (w0,w1) and (w2,w3) -> 4 normals;
 //   element `index` is lane index % 4.
 
-QZO_HOST_DEVICE inline PhiloxKey philox_key(uint64_t seed) {
+QZO_HD inline PhiloxKey philox_key(uint64_t seed) {
   return {{uint32_t(seed), uint32_t(seed >> 32)}};
 }
-QZO_HOST_DEVICE inline PhiloxCounter philox_normal_counter(uint32_t stream, uint64_t block) {
+QZO_HD inline PhiloxCounter philox_normal_counter(uint32_t stream, uint64_t block) {
   return {{uint32_t(block), uint32_t(block >> 32), stream, 0u}};
 }
 
 // (2k+1) / 2^24 with k the top 23 bits: exact in float, symmetric, never 0 or 1.
-QZO_HOST_DEVICE inline float philox_open_uniform(uint32_t bits) {
+QZO_HD inline float philox_open_uniform(uint32_t bits) {
   return float(int32_t(((bits >> 9) << 1) | 1u)) * 5.9604644775390625e-08f;  // 2^-24
 }
 
-QZO_HOST_DEVICE inline uint32_t philox_float_bits(float f) {
+QZO_HD inline uint32_t philox_float_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
 }
-QZO_HOST_DEVICE inline float philox_bits_float(uint32_t u) {
+QZO_HD inline float philox_bits_float(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
@@ -77,7 +73,7 @@ QZO_HOST_DEVICE inline float philox_bits_float(uint32_t u) {
 
 // ln(u) for a normal float u > 0: u = m 2^e with m in [sqrt(1/2), sqrt(2)), and
 // ln m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716, by its series to s^9 (truncation < 3e-9).
-QZO_HOST_DEVICE inline float philox_log(float u) {
+QZO_HD inline float philox_log(float u) {
   const uint32_t bits = philox_float_bits(u);
   int32_t e = int32_t(bits >> 23) - 127;
   uint32_t mbits = (bits & 0x007FFFFFu) | 0x3F800000u;
@@ -100,7 +96,7 @@ QZO_HOST_DEVICE inline float philox_log(float u) {
 
 // cos(2 pi t) and sin(2 pi t) for t in [0, 1]: reduce to the nearest quarter turn (exact for
 // the uniforms above), then Taylor polynomials on |x| <= 1/8 turn (truncation < 2e-9).
-QZO_HOST_DEVICE inline void philox_cos_sin_turns(float t, float* cos_out, float* sin_out) {
+QZO_HD inline void philox_cos_sin_turns(float t, float* cos_out, float* sin_out) {
   const int32_t quarter = int32_t(4.0f * t + 0.5f);
   const float x = t - float(quarter) * 0.25f;
   const float x2 = x * x;
@@ -129,12 +125,12 @@ QZO_HOST_DEVICE inline void philox_cos_sin_turns(float t, float* cos_out, float*
 }
 
 // Box-Muller's squared radius -2 ln u (> 0 for every u the uniform map yields).
-QZO_HOST_DEVICE inline float philox_radius_squared(uint32_t radius_bits) {
+QZO_HD inline float philox_radius_squared(uint32_t radius_bits) {
   return -2.0f * philox_log(philox_open_uniform(radius_bits));
 }
 
 // Box-Muller: radius from `radius_bits`, angle from `angle_bits`; two independent normals.
-QZO_HOST_DEVICE inline void philox_box_muller(uint32_t radius_bits, uint32_t angle_bits,
+QZO_HD inline void philox_box_muller(uint32_t radius_bits, uint32_t angle_bits,
                                               float* z0, float* z1) {
   const float r = sqrtf(philox_radius_squared(radius_bits));
   float c, s;
@@ -144,7 +140,7 @@ QZO_HOST_DEVICE inline void philox_box_muller(uint32_t radius_bits, uint32_t ang
 }
 
 // The four normals of one counter block: elements 4*block .. 4*block+3 of (seed, stream).
-QZO_HOST_DEVICE inline void philox_normal4(PhiloxKey key, uint32_t stream, uint64_t block,
+QZO_HD inline void philox_normal4(PhiloxKey key, uint32_t stream, uint64_t block,
                                            float out[4]) {
   const PhiloxCounter x = philox4x32_10(philox_normal_counter(stream, block), key);
   philox_box_muller(x.w[0], x.w[1], &out[0], &out[1]);

@@ -1,10 +1,10 @@
 // Scalar and bulk Gaussian draws from Philox-4x32-10. The bulk path runs the same element
 // math as philox.h over structure-of-arrays chunks of counter blocks, so that the compiler
 // vectorizes across blocks while every element stays bit-identical to the scalar draw.
-#include "framework/core/philox.h"
+#include "kernels/philox.h"
 
 #include <omp.h>
-#include "framework/core/simd.h"
+#include "kernels/cpu/simd.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,10 +1,10 @@
 // Pack/unpack of k-bit codes (layout in packing.h).
-#include "framework/quant/packing.h"
+#include "kernels/packing.h"
 
 #include <cstring>
 #include <string>
 
-#include "framework/core/error.h"
+#include "kernels/error.h"
 
 namespace qzo {
 namespace {

@@ -1,0 +1,39 @@
+// Bulk dtype conversion on the host (loading, saving, and the CPU backend's reads).
+#include <string>
+
+#include "kernels/dtype.h"
+#include "kernels/error.h"
+
+namespace qzo {
+
+void convert_to_f32(DType from, const void* src, float* dst, size_t n) {
+  switch (from) {
+    case DType::F32: std::memcpy(dst, src, n * 4); return;
+    case DType::BF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+      return;
+    }
+    case DType::I64: { const auto* s = static_cast<const int64_t*>(src); for (size_t i = 0; i < n; ++i) dst[i] = float(s[i]); return; }
+    case DType::I32: { const auto* s = static_cast<const int32_t*>(src); for (size_t i = 0; i < n; ++i) dst[i] = float(s[i]); return; }
+    case DType::I16: { const auto* s = static_cast<const int16_t*>(src); for (size_t i = 0; i < n; ++i) dst[i] = float(s[i]); return; }
+    case DType::I8: { const auto* s = static_cast<const int8_t*>(src); for (size_t i = 0; i < n; ++i) dst[i] = float(s[i]); return; }
+    case DType::U8: case DType::BOOL: { const auto* s = static_cast<const uint8_t*>(src); for (size_t i = 0; i < n; ++i) dst[i] = float(s[i]); return; }
+  }
+}
+
+void convert_from_f32(DType to, const float* src, void* dst, size_t n) {
+  switch (to) {
+    case DType::F32: std::memcpy(dst, src, n * 4); return;
+    case DType::BF16: { auto* d = static_cast<uint16_t*>(dst); for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]); return; }
+    case DType::F16: { auto* d = static_cast<uint16_t*>(dst); for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]); return; }
+    default: fail("cannot store fp32 values as " + dtype_name(to) + " (expected F32, F16 or BF16)");
+  }
+}
+
+}  // namespace qzo

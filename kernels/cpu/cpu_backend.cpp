@@ -1,0 +1,39 @@
+// The CPU backend: host memory (64-byte aligned for the vectorized ops), copies are memcpy,
+// and the op queue is the calling thread, so synchronize has nothing to wait for.
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "kernels/backend.h"
+
+namespace qzo {
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  BackendKind kind() const override { return BackendKind::Cpu; }
+  std::string name() const override { return "cpu (" + std::to_string(omp_get_max_threads()) + " threads)"; }
+  void upload(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void fill_zero(void* dst, size_t bytes) override { std::memset(dst, 0, bytes); }
+  void synchronize() override {}
+
+ protected:
+  void* raw_alloc(size_t bytes) override {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void raw_free(void* p) override { std::free(p); }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace qzo

@@ -1,0 +1,74 @@
+// How an op reads a weight: plain views over backend memory, so that kernels know nothing
+// of models or methods. A weight is either dense (stored values of some dtype) or quantized
+// (packed codes, zero points, scales), and either may carry a ZO perturbation applied where
+// it is read: dense values read as w + ε·z, quantized scales as S + ε·z, with
+// z = philox_normal(seed, stream, element). The stored values are never written.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/dtype.h"
+
+namespace qzo {
+
+// ±ε·z on every element that the perturbation covers (weights for MeZO, scales for QZO).
+struct ZoPerturbation {
+  uint64_t seed = 0;
+  uint32_t stream = 0;     // the parameter's (or quantized layer's) id
+  float signed_eps = 0.0f;  // +ε or −ε
+};
+
+enum class CodeFormat { Scalar, Nf4 };  // s·(q − z) or s·C[q]
+
+// One quantized [out_features, in_features] matrix in packing.h's layout: row r's codes are
+// bytes [r·row_bytes, (r+1)·row_bytes); scale and zero point j = r·groups + col/group_size.
+struct QuantizedWeightView {
+  int out_features = 0, in_features = 0, group_size = 0, bits = 0;
+  CodeFormat format = CodeFormat::Scalar;
+  size_t row_bytes = 0;
+  const uint8_t* packed_codes = nullptr;
+  const uint8_t* zero_points = nullptr;  // null for Nf4
+  const float* scales = nullptr;
+  int groups_per_row() const { return in_features / group_size; }
+  size_t num_scales() const { return size_t(out_features) * size_t(groups_per_row()); }
+  size_t numel() const { return size_t(out_features) * size_t(in_features); }
+};
+
+struct DenseWeightView {
+  DType dtype = DType::F32;
+  const void* values = nullptr;
+  size_t numel = 0;
+};
+
+struct WeightOperand {
+  enum class Kind { Dense, Quantized };
+  Kind kind = Kind::Dense;
+  DenseWeightView dense;
+  QuantizedWeightView quantized;
+  bool perturbed = false;
+  ZoPerturbation perturbation;
+
+  size_t numel() const { return kind == Kind::Dense ? dense.numel : quantized.numel(); }
+  // fp32 values that can be used in place: no conversion, no dequantization, no perturbation.
+  bool is_plain_f32() const { return kind == Kind::Dense && dense.dtype == DType::F32 && !perturbed; }
+
+  static WeightOperand of_dense(DType dtype, const void* values, size_t numel) {
+    WeightOperand w;
+    w.dense = {dtype, values, numel};
+    return w;
+  }
+  static WeightOperand of_quantized(const QuantizedWeightView& view) {
+    WeightOperand w;
+    w.kind = Kind::Quantized;
+    w.quantized = view;
+    return w;
+  }
+  WeightOperand with_perturbation(const ZoPerturbation& p) const {
+    WeightOperand w = *this;
+    w.perturbed = true;
+    w.perturbation = p;
+    return w;
+  }
+};
+
+}  // namespace qzo
