@@ -1,8 +1,6 @@
 #include "framework/dist/mpi_communicator.h"
 
-#include <algorithm>
 #include <cstdlib>
-#include <initializer_list>
 #include <mpi.h>
 
 #include "framework/core/error.h"
@@ -95,24 +93,6 @@ int launcher_rank() {
   for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
     if (const char* v = std::getenv(var)) return std::atoi(v);
   return -1;
-}
-
-namespace {
-
-int first_env_int(std::initializer_list<const char*> vars, int otherwise) {
-  for (const char* var : vars)
-    if (const char* v = std::getenv(var)) return std::atoi(v);
-  return otherwise;
-}
-
-}  // namespace
-
-int launcher_local_rank() {
-  return first_env_int({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PMI_LOCAL_RANK"}, 0);
-}
-
-int launcher_local_size() {
-  return std::max(1, first_env_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"}, 1));
 }
 
 std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }

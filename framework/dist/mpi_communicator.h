@@ -11,11 +11,6 @@ bool launched_by_mpi();
 // This process's rank as its launcher set it (readable before MPI starts, so error messages
 // can name it); -1 outside a launcher.
 int launcher_rank();
-// This process's rank among the ranks on its host, and how many share the host, from the
-// launcher (OpenMPI, MPICH/Hydra, SLURM); 0 and 1 outside a launcher. The GPU a rank uses
-// and its CPU threads follow from these.
-int launcher_local_rank();
-int launcher_local_size();
 // The world communicator; initializes MPI on first use (MPI_THREAD_FUNNELED).
 std::unique_ptr<Communicator> make_mpi_communicator();
 // "auto" (under mpirun: NCCL when every rank computes on a GPU, else MPI; otherwise local),

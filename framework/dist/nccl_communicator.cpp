@@ -1,4 +1,5 @@
 #include "framework/dist/nccl_communicator.h"
+#include "framework/dist/placement.h"
 
 #include <cstring>
 #include <cuda_runtime.h>
@@ -19,18 +20,9 @@ void nccl_check(ncclResult_t status, const char* what) {
   if (status != ncclSuccess) fail(std::string("NCCL: ") + what + " failed: " + ncclGetErrorString(status));
 }
 
-std::string host_name() {
-  char name[256] = {0};
-  gethostname(name, sizeof name - 1);
-  return name;
-}
-
 // This rank's index among the ranks on its own host, from the host names of all ranks.
 int local_rank(Communicator& host) {
-  const std::vector<std::string> hosts = host.all_gather_text(host_name());
-  int local = 0;
-  for (int r = 0; r < host.rank(); ++r) local += hosts[static_cast<size_t>(r)] == hosts[static_cast<size_t>(host.rank())];
-  return local;
+  return host_placement(host.all_gather_text(this_this_host_name()), host.rank()).local_rank;
 }
 
 class NcclCommunicator final : public Communicator {
@@ -39,7 +31,7 @@ class NcclCommunicator final : public Communicator {
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
       cudaGetLastError();
-      fail("nccl communicator (--comm / dist.backend): rank " + std::to_string(host_->rank()) + " on " + host_name() +
+      fail("nccl communicator (--comm / dist.backend): rank " + std::to_string(host_->rank()) + " on " + this_host_name() +
            " sees no CUDA device (use mpi for CPU ranks)");
     }
     device_ = local_rank(*host_) % devices;

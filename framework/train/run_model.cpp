@@ -4,7 +4,6 @@
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
-#include "framework/dist/mpi_communicator.h"
 
 namespace qzo {
 
@@ -38,12 +37,12 @@ size_t LoadedModel::weight_bytes() const {
   return n;
 }
 
-LoadedModel load_model(const Config& cfg) {
+LoadedModel load_model(const Config& cfg, int local_rank) {
   const std::string path = cfg.get<std::string>("model.path");
   const DType dtype = storage_dtype_from_config(cfg.get<std::string>("model.dtype"));
   LoadedModel m;
   try {
-    m.backend = make_backend(cfg.get<std::string>("backend"), launcher_local_rank());
+    m.backend = make_backend(cfg.get<std::string>("backend"), local_rank);
   } catch (const std::exception& e) {
     fail(cfg.where("backend") + ": " + e.what());
   }

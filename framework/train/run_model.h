@@ -21,8 +21,8 @@ struct LoadedModel {
   size_t weight_bytes() const;
 };
 
-// On the config's `backend` (the GPU of this rank's local rank when it is cuda).
-LoadedModel load_model(const Config& config);
+// On the config's `backend` (on CUDA, device local_rank mod the host's GPUs).
+LoadedModel load_model(const Config& config, int local_rank = 0);
 
 // "rtn4-g32", "rtn4s-g32" (symmetric), "nf4-g64", "rtn8-channel"; the storage dtype ("f32")
 // when unquantized.

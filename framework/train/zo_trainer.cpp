@@ -7,14 +7,13 @@
 #include <fstream>
 #include <optional>
 
-#include <unistd.h>
 
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/paths.h"
 #include "framework/core/threads.h"
 #include "framework/dist/agreement.h"
-#include "framework/dist/mpi_communicator.h"
+#include "framework/dist/placement.h"
 #include "framework/dist/sharding.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
@@ -72,14 +71,11 @@ void corrupt_for_test(ZoParameters& params, const Communicator& comm) {
   params.restore(state);
 }
 
-std::string host_name() {
-  char name[256] = {0};
-  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
-
 nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog* log) {
-  set_compute_threads(cfg.get<int>("threads"), launcher_local_size());
+  // Threads and the GPU follow from where this rank sits among the ranks of its host.
+  const std::vector<std::string> hosts = comm.all_gather_text(this_host_name());
+  const HostPlacement placement = host_placement(hosts, comm.rank());
+  set_compute_threads(cfg.get<int>("threads"), placement.local_size);
   const bool root = comm.rank() == 0;
   const std::string method = cfg.get<std::string>("method.name");
   const uint64_t seed = static_cast<uint64_t>(cfg.get<int64_t>("seed"));
@@ -89,12 +85,15 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     require_agreement(comm, "config", config_items(cfg));
     require_agreement(comm, "model files", folder_items(cfg.get<std::string>("model.path")));
   }
-  LoadedModel loaded = load_model(cfg);
+  LoadedModel loaded = load_model(cfg, placement.local_rank);
   if (method == "qzo" && !loaded.quantized)
     fail(cfg.where("quant.method") + ": method qzo trains quantization scales; set quant.method to rtn or nf4");
   if (method == "mezo" && loaded.quantized)
     fail(cfg.where("quant.method") + ": method mezo trains full weights; set quant.method: none");
   const Model& model = loaded.model();
+  // The run's memory is what it holds from here on: loading's transients (an fp32 copy
+  // quantized at load) are not part of training.
+  loaded.backend->memory().reset_peaks();
   const Tokenizer tokenizer = Tokenizer::from_file(cfg.get<std::string>("model.path") + "/tokenizer.json");
 
   const TaskSpec spec = load_task_spec(cfg.get<std::string>("task.name"));
@@ -173,7 +172,6 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     if (resume) require_resumable(checkpoint_path, *resume, cfg);
   }
 
-  const std::vector<std::string> hosts = comm.all_gather_text(host_name());
   if (!root) log = nullptr;  // rank 0 alone logs
   if (log) {
     RunInfo info;
@@ -387,6 +385,12 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                        {"trainable_bytes", params ? params->trainable_bytes() : 0},
                        {"optimizer_bytes", 0},
                        {"peak_rss_bytes", peak_rss_bytes()}};
+  // The allocator's peaks by component on this run's backend (rank 0's replica).
+  const MemoryStats& mem = loaded.backend->memory();
+  for (int c = 0; c < kMemoryComponents; ++c)
+    summary["memory"][std::string("peak_") + memory_component_name(MemoryComponent(c)) + "_bytes"] = mem.peak[c];
+  summary["memory"]["peak_total_bytes"] = mem.peak_total;
+  summary["compute_backend"] = loaded.backend->name();
   summary["total_seconds"] = total_clock.elapsed();
   summary["hosts"] = hosts;
   if (log) log->finish(summary, "finished");
@@ -407,6 +411,12 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                   "trainable values, %s for all weights)\n",
                   summary["bytes_reduced_per_step"].get<double>(), format_bytes(4.0 * double(params->size())).c_str(),
                   params->size(), format_bytes(4.0 * double(model.num_parameters())).c_str());
+    std::printf("memory on %s (allocator peaks): weights %s | trainable %s | activations %s | workspace %s | total %s\n",
+                loaded.backend->name().c_str(), format_bytes(double(mem.peak_of(MemoryComponent::Weights))).c_str(),
+                format_bytes(double(mem.peak_of(MemoryComponent::Trainable))).c_str(),
+                format_bytes(double(mem.peak_of(MemoryComponent::Activations))).c_str(),
+                format_bytes(double(mem.peak_of(MemoryComponent::Workspace))).c_str(),
+                format_bytes(double(mem.peak_total)).c_str());
     std::printf("summary: %s/summary.json\n", run_dir.c_str());
   }
   return summary;

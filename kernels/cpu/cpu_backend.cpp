@@ -1,4 +1,5 @@
-// The CPU backend: host memory (64-byte aligned for the vectorized ops), copies are memcpy,
+// The CPU backend: host memory (256-byte aligned, as cudaMalloc gives, so that workspace
+// slices are aligned alike on every backend), copies are memcpy,
 // and the op queue is the calling thread, so synchronize has nothing to wait for.
 #include <omp.h>
 
@@ -25,7 +26,7 @@ class CpuBackend final : public Backend {
 
  protected:
   void* raw_alloc(size_t bytes) override {
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!p) throw std::bad_alloc();
     return p;
   }
