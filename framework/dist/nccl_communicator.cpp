@@ -22,7 +22,7 @@ void nccl_check(ncclResult_t status, const char* what) {
 
 // This rank's index among the ranks on its own host, from the host names of all ranks.
 int local_rank(Communicator& host) {
-  return host_placement(host.all_gather_text(this_this_host_name()), host.rank()).local_rank;
+  return host_placement(host.all_gather_text(this_host_name()), host.rank()).local_rank;
 }
 
 class NcclCommunicator final : public Communicator {

@@ -44,7 +44,17 @@ QuantizedModel QuantizedModel::quantize(Model model, const QuantSpec& spec) {
     // Release the full-precision copy: the codes are now the weight.
     p.values.reset();
   }
-  return QuantizedModel(std::move(model), spec, std::move(layers));
+  return from_layers(std::move(model), spec, std::move(layers));
+}
+
+QuantizedModel QuantizedModel::from_layers(Model model, const QuantSpec& spec, std::vector<QuantizedLinear> layers) {
+  spec.validate();
+  for (const QuantizedLinear& L : layers)
+    if (&L.backend() != &model.backend())
+      fail("quantized model: a layer on " + L.backend().name() + " for a model on " + model.backend().name());
+  for (Parameter& p : model.parameters())
+    if (p.is_matrix_weight) p.values.reset();
+  return QuantizedModel(std::move(model), spec, std::move(layers));  // checks count and shapes
 }
 
 int QuantizedModel::layer_of(int param_id) const {

@@ -28,6 +28,10 @@ class QuantizedModel {
   // Throws naming the tensor when the group size does not divide its in_features.
   // The layers live on the model's backend.
   static QuantizedModel quantize(Model model, const QuantSpec& spec);
+  // Adopts layers made elsewhere (benchmarks' random layers, converters): layer l replaces
+  // the l-th is_matrix_weight parameter of `model` (whose stored bytes are freed). Throws
+  // naming the tensor when a shape does not match, or when a layer is on another backend.
+  static QuantizedModel from_layers(Model model, const QuantSpec& spec, std::vector<QuantizedLinear> layers);
 
   // Reads a folder written by save(): config.json with "quantization_config" and
   // model.safetensors with X.qweight / X.scales / X.qzeros for each linear weight X.weight.

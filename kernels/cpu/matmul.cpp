@@ -1,5 +1,9 @@
 // Linear layers on OpenBLAS: y = x·W^T + b and its backward (llm.c's matmul, fp32).
+#if defined(QZO_HAVE_OPENBLAS)
 #include <cblas.h>
+#else
+#include "kernels/cpu/sgemm_fallback.h"  // plain OpenMP sgemm with cblas_sgemm's row-major subset
+#endif
 
 #include "kernels/cpu/cpu_ops.h"
 

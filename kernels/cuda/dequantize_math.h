@@ -1,0 +1,55 @@
+// Per-weight math of the CUDA dequantization (kernels/cuda/dequantize.cu), shared with its
+// host test. A thread block owns a tile of whole rows: it stages the tile's scales (read as
+// S + ε·z when perturbed) in shared memory, then writes the tile's weights coalesced.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cuda/rounding.h"
+#include "kernels/hd.h"
+#include "kernels/weight_operand.h"
+
+namespace qzo {
+
+// Weights per tile the kernel aims for; a tile is at least one row.
+constexpr int64_t kDequantizeTileWeights = 8192;
+
+QZO_HD inline int dequantize_tile_rows(int in_features) {
+  const int64_t rows = kDequantizeTileWeights / in_features;
+  return rows > 0 ? int(rows) : 1;
+}
+
+// Code `index` of one row's little-endian bit stream (packing.h); a 3-bit code may
+// straddle two bytes.
+QZO_HD inline uint32_t unpack_code(const uint8_t* row, int64_t index, int bits) {
+  const int64_t bit = index * bits;
+  uint32_t window = row[bit / 8];
+  if (bit % 8 + bits > 8) window |= uint32_t(row[bit / 8 + 1]) << 8;
+  return (window >> (bit % 8)) & ((1u << bits) - 1u);
+}
+
+// S + ε·z with the product rounded before the sum, as the CPU reference reads a scale.
+QZO_HD inline float perturbed_scale(float stored, float signed_eps, float z) {
+  return stored + mul_rn(signed_eps, z);
+}
+
+// s·(q − zero) or s·C[q]: one rounding each, as the CPU's per-group tables.
+QZO_HD inline float dequantize_weight(CodeFormat format, uint32_t code, float zero, float scale,
+                                      const float* codebook) {
+  return format == CodeFormat::Nf4 ? scale * codebook[code] : scale * (float(code) - zero);
+}
+
+// Weight e (= local row · in_features + column) of the tile whose first row is r0, given
+// the tile's staged scales.
+QZO_HD inline float tile_weight(const QuantizedWeightView& w, int r0, int64_t e, const float* staged_scales,
+                                const float* codebook) {
+  const int groups = w.in_features / w.group_size;
+  const int local_row = int(e / w.in_features);
+  const int col = int(e % w.in_features);
+  const int k = col / w.group_size;
+  const int64_t row = int64_t(r0) + local_row;
+  const uint32_t code = unpack_code(w.packed_codes + row * int64_t(w.row_bytes), col, w.bits);
+  const float zero = w.format == CodeFormat::Nf4 ? 0.0f : float(w.zero_points[row * groups + k]);
+  return dequantize_weight(w.format, code, zero, staged_scales[int64_t(local_row) * groups + k], codebook);
+}
+
+}  // namespace qzo

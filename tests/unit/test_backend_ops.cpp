@@ -1,0 +1,356 @@
+// test-backend-ops for qzo: every op of kernels/cuda/cuda_ops.h run through qzo::ops on the
+// CUDA backend and on the CPU reference with the same random inputs, outputs poisoned (NaN)
+// before each run, compared by nmse(a, b) = mse(a, b) / mse(b, 0) against a bound per op;
+// z and dequantization must agree bit for bit. Without a usable GPU every test skips, saying why.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/device.h"
+#include "kernels/ops.h"
+#include "kernels/packing.h"
+#if defined(QZO_HAVE_CUDA)
+#include "kernels/cuda/cuda_ops.h"
+#endif
+
+namespace qzo {
+namespace {
+
+double nmse(const std::vector<float>& a, const std::vector<float>& b) {
+  double err = 0.0, ref = 0.0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    err += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    ref += double(b[i]) * b[i];
+  }
+  return err / ref;
+}
+
+// Inputs and NaN-poisoned outputs on a backend, and reading them back.
+template <typename T>
+Buffer put(Backend& be, const std::vector<T>& host) {
+  return upload_buffer(be, host.data(), host.size() * sizeof(T), MemoryComponent::Activations);
+}
+Buffer poisoned(Backend& be, size_t n) {
+  return put(be, std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()));
+}
+std::vector<float> read(Backend& be, const Buffer& b) {
+  return download_vector(be, b.as<float>(), b.bytes() / sizeof(float));
+}
+
+class BackendOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (cuda_device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why;
+    cuda_ = make_backend("cuda");
+  }
+
+  // The same computation on the CPU and on CUDA, each returning its outputs as host floats.
+  using Run = std::function<std::vector<float>(Backend&, Workspace&)>;
+  std::vector<float> on_cpu(const Run& run) { return on(cpu_backend(), run); }
+  std::vector<float> on_cuda(const Run& run) { return on(*cuda_, run); }
+  void expect_nmse_below(const Run& run, double bound) {
+    const std::vector<float> want = on_cpu(run), got = on_cuda(run);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_LT(nmse(got, want), bound);
+  }
+  void expect_bitwise_equal(const Run& run) {
+    const std::vector<float> want = on_cpu(run), got = on_cuda(run);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "element " << i;
+  }
+
+  std::vector<float> random(size_t n, float lo = -1.0f, float hi = 1.0f) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng_);
+    return v;
+  }
+  std::vector<int32_t> random_ids(size_t n, int below) {
+    std::uniform_int_distribution<int32_t> d(0, below - 1);
+    std::vector<int32_t> v(n);
+    for (int32_t& x : v) x = d(rng_);
+    return v;
+  }
+
+  std::mt19937 rng_{20240611};
+  std::unique_ptr<Backend> cuda_;
+
+ private:
+  static std::vector<float> on(Backend& be, const Run& run) {
+    Workspace ws(be, MemoryComponent::Workspace);
+    std::vector<float> out = run(be, ws);
+    be.synchronize();
+    return out;
+  }
+};
+
+// ---- z, weights, updates --------------------------------------------------------------------
+
+TEST_F(BackendOps, PhiloxNormalFillIsBitIdentical) {
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer out = poisoned(be, 100003);
+    ops::philox_normal_fill(be, out.as<float>(), 0xabcdef12345ull, 3, 5, 100003);
+    return read(be, out);
+  });
+}
+
+struct Quantized {
+  std::vector<uint8_t> packed, zero_points;
+  std::vector<float> scales;
+  int out_features, in_features, group_size, bits;
+  CodeFormat format;
+};
+
+class QuantizedOnBackend {
+ public:
+  QuantizedOnBackend(Backend& be, const Quantized& q)
+      : packed_(put(be, q.packed)), scales_(put(be, q.scales)) {
+    if (!q.zero_points.empty()) zero_points_ = put(be, q.zero_points);
+    view_ = {q.out_features, q.in_features, q.group_size, q.bits, q.format, packed_bytes(size_t(q.in_features), q.bits),
+             packed_.as<uint8_t>(), zero_points_.empty() ? nullptr : zero_points_.as<uint8_t>(), scales_.as<float>()};
+  }
+  const QuantizedWeightView& view() const { return view_; }
+
+ private:
+  Buffer packed_, zero_points_, scales_;
+  QuantizedWeightView view_;
+};
+
+Quantized random_quantized(std::mt19937& rng, int out, int in, int group, int bits, CodeFormat format) {
+  Quantized q{{}, {}, {}, out, in, group, bits, format};
+  const size_t row_bytes = packed_bytes(size_t(in), bits);
+  std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
+  std::vector<uint8_t> codes(static_cast<size_t>(in));
+  q.packed.resize(row_bytes * size_t(out));
+  for (int r = 0; r < out; ++r) {
+    for (uint8_t& c : codes) c = uint8_t(code(rng));
+    pack_codes(codes.data(), codes.size(), bits, q.packed.data() + size_t(r) * row_bytes);
+  }
+  std::uniform_real_distribution<float> scale(1e-3f, 2e-2f);
+  for (int j = 0; j < out * (in / group); ++j) {
+    q.scales.push_back(scale(rng));
+    if (format == CodeFormat::Scalar) q.zero_points.push_back(uint8_t(code(rng)));
+  }
+  return q;
+}
+
+TEST_F(BackendOps, DequantizeIsBitIdenticalForEveryFormatWithAndWithoutPerturbation) {
+  const ZoPerturbation p{99, 12, 2e-3f};
+  for (int bits : {2, 3, 4, 8})
+    for (CodeFormat format : {CodeFormat::Scalar, CodeFormat::Nf4}) {
+      if (format == CodeFormat::Nf4 && bits != 4) continue;
+      const Quantized q = random_quantized(rng_, 300, 96, 32, bits, format);
+      for (const ZoPerturbation* perturbation : {static_cast<const ZoPerturbation*>(nullptr), &p}) {
+        SCOPED_TRACE("bits " + std::to_string(bits) + (perturbation ? " perturbed" : ""));
+        expect_bitwise_equal([&](Backend& be, Workspace&) {
+          QuantizedOnBackend w(be, q);
+          Buffer out = poisoned(be, w.view().numel());
+          ops::dequantize(be, out.as<float>(), w.view(), perturbation);
+          return read(be, out);
+        });
+      }
+    }
+}
+
+TEST_F(BackendOps, DenseReadIsBitIdenticalForEveryStoredDtype) {
+  const std::vector<float> values = random(5000);
+  const ZoPerturbation p{5, 1, -1e-3f};
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    std::vector<uint8_t> stored(values.size() * dtype_size(dtype));
+    convert_from_f32(dtype, values.data(), stored.data(), values.size());
+    for (const ZoPerturbation* perturbation : {static_cast<const ZoPerturbation*>(nullptr), &p})
+      expect_bitwise_equal([&](Backend& be, Workspace&) {
+        Buffer in = put(be, stored), out = poisoned(be, values.size());
+        ops::dense_read(be, out.as<float>(), {dtype, in.data(), values.size()}, perturbation);
+        return read(be, out);
+      });
+  }
+}
+
+TEST_F(BackendOps, MaterializeF32IsBitIdentical) {
+  const Quantized q = random_quantized(rng_, 64, 128, 64, 4, CodeFormat::Nf4);
+  expect_bitwise_equal([&](Backend& be, Workspace& ws) {
+    QuantizedOnBackend w(be, q);
+    const WeightOperand operand = WeightOperand::of_quantized(w.view()).with_perturbation({1, 2, 1e-3f});
+    return download_vector(be, ops::materialize_f32(be, ws, operand), operand.numel());
+  });
+}
+
+TEST_F(BackendOps, ScaleUpdateIsBitIdentical) {
+  std::vector<float> scales = random(10001, 0.0f, 0.01f);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer s = put(be, scales);
+    ops::scale_update(be, s.as<float>(), int64_t(scales.size()), 8, 4, 2e-3f, 1e-3f);
+    return read(be, s);
+  });
+}
+
+TEST_F(BackendOps, ZoAxpyIsBitIdentical) {
+  const std::vector<float> w = random(10001);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer b = put(be, w);
+    ops::zo_axpy(be, b.as<float>(), int64_t(w.size()), 8, 4, 0.999f, 1e-3f);
+    return read(be, b);
+  });
+}
+
+TEST_F(BackendOps, AdamWUpdateMatchesCpu) {
+  const size_t n = 4097;
+  const std::vector<float> w = random(n), g = random(n), m = random(n, -0.1f, 0.1f), v = random(n, 0.0f, 0.01f);
+  const ops::AdamWStep step{1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.19f, 0.002f};
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bw = put(be, w), bg = put(be, g), bm = put(be, m), bv = put(be, v);
+    ops::adamw_update(be, bw.as<float>(), bg.as<float>(), bm.as<float>(), bv.as<float>(), int64_t(n), step);
+    std::vector<float> out = read(be, bw), mo = read(be, bm), vo = read(be, bv);
+    out.insert(out.end(), mo.begin(), mo.end());
+    out.insert(out.end(), vo.begin(), vo.end());
+    return out;
+  }, 1e-12);
+}
+
+// ---- linear layers ----------------------------------------------------------------------------
+
+TEST_F(BackendOps, MatmulForwardMatchesCpuInFp32) {
+  const int M = 33, K = 200, N = 70;
+  const std::vector<float> x = random(size_t(M) * K), w = random(size_t(N) * K), bias = random(N);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bx = put(be, x), bw = put(be, w), bb = put(be, bias), out = poisoned(be, size_t(M) * N);
+    ops::matmul_forward(be, out.as<float>(), bx.as<float>(), bw.as<float>(), bb.as<float>(), M, K, N);
+    return read(be, out);
+  }, 1e-10);
+}
+
+#if defined(QZO_HAVE_CUDA)  // the precision switch exists only in CUDA builds
+TEST_F(BackendOps, QuantizedLinearMatchesCpuInBf16AndFp32) {
+  const int M = 17, K = 256, N = 96;
+  const Quantized q = random_quantized(rng_, N, K, 64, 4, CodeFormat::Scalar);
+  const std::vector<float> x = random(size_t(M) * K), bias = random(N);
+  auto run = [&](Backend& be, Workspace& ws) {
+    QuantizedOnBackend w(be, q);
+    Buffer bx = put(be, x), bb = put(be, bias), out = poisoned(be, size_t(M) * N);
+    const WeightOperand operand = WeightOperand::of_quantized(w.view()).with_perturbation({3, 7, -1e-3f});
+    ops::linear_forward(be, ws, out.as<float>(), bx.as<float>(), operand, bb.as<float>(), M, K, N);
+    return read(be, out);
+  };
+  cuda::set_cuda_matmul_precision(*cuda_, cuda::CudaMatmulPrecision::Mixed);
+  expect_nmse_below(run, 1e-4);  // bf16 operands, fp32 accumulation
+  cuda::set_cuda_matmul_precision(*cuda_, cuda::CudaMatmulPrecision::Fp32);
+  expect_nmse_below(run, 1e-10);
+}
+#endif
+
+TEST_F(BackendOps, PerturbedDenseLinearMatchesCpu) {
+  const int M = 9, K = 64, N = 40;
+  const std::vector<float> x = random(size_t(M) * K), w = random(size_t(N) * K);
+  expect_nmse_below([&](Backend& be, Workspace& ws) {
+    Buffer bx = put(be, x), bw = put(be, w), out = poisoned(be, size_t(M) * N);
+    const WeightOperand operand =
+        WeightOperand::of_dense(DType::F32, bw.data(), w.size()).with_perturbation({4, 0, 1e-3f});
+    ops::linear_forward(be, ws, out.as<float>(), bx.as<float>(), operand, nullptr, M, K, N);
+    return read(be, out);
+  }, 1e-4);
+}
+
+// ---- dense forward ----------------------------------------------------------------------------
+
+TEST_F(BackendOps, RmsnormForwardMatchesCpu) {
+  const int rows = 19, D = 1000;
+  const std::vector<float> x = random(size_t(rows) * D), w = random(D, 0.5f, 1.5f);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bx = put(be, x), bw = put(be, w), out = poisoned(be, x.size()), rstd = poisoned(be, rows);
+    ops::rmsnorm_forward(be, out.as<float>(), rstd.as<float>(), bx.as<float>(), bw.as<float>(), rows, D, 1e-5f);
+    std::vector<float> y = read(be, out), s = read(be, rstd);
+    y.insert(y.end(), s.begin(), s.end());
+    return y;
+  }, 1e-10);
+}
+
+TEST_F(BackendOps, RopeForwardMatchesCpu) {
+  const int rows = 12, heads = 4, head_dim = 32, max_pos = 16;
+  const std::vector<float> x = random(size_t(rows) * heads * head_dim);
+  const std::vector<float> c = random(size_t(max_pos) * head_dim / 2), s = random(size_t(max_pos) * head_dim / 2);
+  const std::vector<int32_t> positions = random_ids(rows, max_pos);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bx = put(be, x), bc = put(be, c), bs = put(be, s), bp = put(be, positions);
+    ops::rope_forward(be, bx.as<float>(), bp.as<int32_t>(), bc.as<float>(), bs.as<float>(), rows, heads, head_dim);
+    return read(be, bx);
+  }, 1e-12);
+}
+
+TEST_F(BackendOps, GroupedQueryAttentionMatchesCpuWithPrefixKeys) {
+  const int B = 2, Tq = 5, Tk = 9, Hq = 6, Hkv = 2, hd = 16;
+  const std::vector<float> q = random(size_t(B) * Tq * Hq * hd), k = random(size_t(B) * Tk * Hkv * hd);
+  const std::vector<float> v = random(k.size());
+  auto run = [&](Backend& be, Workspace& ws) {
+    Buffer bq = put(be, q), bk = put(be, k), bv = put(be, v);
+    Buffer out = poisoned(be, q.size()), probs = poisoned(be, size_t(B) * Hq * Tq * Tk);
+    ops::attention_forward(be, ws, out.as<float>(), probs.as<float>(), bq.as<float>(), bk.as<float>(),
+                           bv.as<float>(), B, Tq, Tk, Hq, Hkv, hd);
+    std::vector<float> result = read(be, out), p = read(be, probs);
+    for (size_t row = 0; row < p.size() / Tk; ++row)  // only the visible prefix is written
+      for (int j = 0; j < Tk - Tq + int(row % Tq) + 1; ++j) result.push_back(p[row * Tk + size_t(j)]);
+    return result;
+  };
+  expect_nmse_below(run, 1e-10);
+}
+
+TEST_F(BackendOps, SwigluAndResidualAddMatchCpu) {
+  const size_t n = 3001;
+  const std::vector<float> g = random(n, -6, 6), u = random(n), x = random(n);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bg = put(be, g), bu = put(be, u), bx = put(be, x), out = poisoned(be, n);
+    ops::swiglu_forward(be, out.as<float>(), bg.as<float>(), bu.as<float>(), int64_t(n));
+    ops::residual_add(be, bx.as<float>(), out.as<float>(), int64_t(n));
+    return read(be, bx);
+  }, 1e-12);
+}
+
+TEST_F(BackendOps, EmbeddingGatherAndScatterRowsAreExact) {
+  const int V = 50, D = 24, n = 13, R = 5;
+  const std::vector<float> table = random(size_t(V) * D);
+  const std::vector<int32_t> tokens = random_ids(n, V), rows = {12, 0, 7, 3, 9};
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer bt = put(be, table), btok = put(be, tokens), brows = put(be, rows);
+    Buffer x = poisoned(be, size_t(n) * D), picked = poisoned(be, size_t(R) * D);
+    ops::embedding_forward(be, x.as<float>(), btok.as<int32_t>(), bt.as<float>(), n, D);
+    ops::gather_rows(be, picked.as<float>(), x.as<float>(), brows.as<int32_t>(), R, D);
+    Buffer back = put(be, std::vector<float>(size_t(n) * D, 0.0f));
+    ops::scatter_rows(be, back.as<float>(), picked.as<float>(), brows.as<int32_t>(), R, D);
+    std::vector<float> result = read(be, x), p = read(be, picked), s = read(be, back);
+    result.insert(result.end(), p.begin(), p.end());
+    result.insert(result.end(), s.begin(), s.end());
+    return result;
+  });
+}
+
+TEST_F(BackendOps, CrossEntropyGradientAndCandidateLogprobsMatchCpu) {
+  const int rows = 7, V = 5000, C = 3;
+  const std::vector<float> logits = random(size_t(rows) * V, -8, 8), scale = random(rows, 0, 1);
+  const std::vector<int32_t> targets = random_ids(rows, V), candidates = {4, 17, 4999};
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer z = put(be, logits), bt = put(be, targets), bc = put(be, candidates), bs = put(be, scale);
+    Buffer loss = poisoned(be, rows), lp = poisoned(be, size_t(rows) * C);
+    ops::cross_entropy_forward_backward(be, loss.as<float>(), z.as<float>(), bt.as<int32_t>(), rows, V, nullptr);
+    ops::candidate_logprobs(be, lp.as<float>(), z.as<float>(), loss.as<float>(), bt.as<int32_t>(),
+                            bc.as<int32_t>(), rows, V, C);
+    ops::cross_entropy_forward_backward(be, loss.as<float>(), z.as<float>(), bt.as<int32_t>(), rows, V,
+                                        bs.as<float>());
+    std::vector<float> result = read(be, loss), d = read(be, z), l = read(be, lp);
+    result.insert(result.end(), d.begin(), d.end());
+    result.insert(result.end(), l.begin(), l.end());
+    return result;
+  }, 1e-10);
+}
+
+// ---- whole forward / whole QZO step ------------------------------------------------------------
+// Reserved for the model-level parity tests (a QuantizedModel's loss on CUDA vs the CPU, and one
+// QZO step's updated scales bit for bit), to be added once the model runs on the backend seam.
+
+}  // namespace
+}  // namespace qzo

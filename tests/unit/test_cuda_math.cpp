@@ -1,0 +1,311 @@
+// The CUDA kernels' per-element math (kernels/cuda/*_math.h, philox_blocks.h) run on the host
+// over the kernels' own index spaces and compared with the CPU reference: bit for bit where the
+// ops promise it (z, dequantization, the scale update, MeZO's reads), nmse elsewhere. Needs no
+// GPU and no CUDA headers, so CI checks the device math on every build.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/cpu_ops.h"
+#include "kernels/cuda/dense_read_math.h"
+#include "kernels/cuda/dequantize_math.h"
+#include "kernels/cuda/forward_math.h"
+#include "kernels/cuda/philox_blocks.h"
+#include "kernels/cuda/zo_update_math.h"
+#include "kernels/nf4.h"
+#include "kernels/packing.h"
+
+namespace qzo {
+namespace {
+
+// nmse(a, b) = mse(a, b) / mse(b, 0), b the reference.
+double nmse(const std::vector<float>& a, const std::vector<float>& b) {
+  double err = 0.0, ref = 0.0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    err += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    ref += double(b[i]) * b[i];
+  }
+  return err / ref;
+}
+
+void expect_bitwise_equal(const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    uint32_t g, w;
+    std::memcpy(&g, &got[i], 4);
+    std::memcpy(&w, &want[i], 4);
+    ASSERT_EQ(g, w) << "element " << i << ": " << got[i] << " vs " << want[i];
+  }
+}
+
+std::vector<float> random_floats(std::mt19937& rng, size_t n, float lo, float hi) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// ---- z and the ZO updates ------------------------------------------------------------------
+
+// The fill kernel: thread b owns counter block first_block + b.
+std::vector<float> fill_as_kernel(uint64_t seed, uint32_t stream, uint64_t first, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  const uint64_t end = first + uint64_t(n);
+  for (uint64_t b = 0; b < philox_block_count(first, end); ++b)
+    philox_block_normals(philox_key(seed), stream, first_philox_block(first) + b, first, end,
+                         [&](uint64_t i, float z) { out[i - first] = z; });
+  return out;
+}
+
+TEST(CudaMath, PhiloxFillMatchesCpuBitForBitFromAnyOffset) {
+  for (uint64_t first : {uint64_t(0), uint64_t(3), uint64_t(6), (uint64_t(1) << 34) + 1}) {
+    for (int64_t n : {int64_t(1), int64_t(2), int64_t(1001)}) {
+      std::vector<float> want(static_cast<size_t>(n));
+      cpu::philox_normal_fill(want.data(), 0xfeedbeefcafe1234ull, 9, first, n);
+      expect_bitwise_equal(fill_as_kernel(0xfeedbeefcafe1234ull, 9, first, n), want);
+    }
+  }
+}
+
+// The in-place ZO kernels: thread b owns elements 4b .. 4b+3 of the tensor.
+template <typename Update>
+void update_as_kernel(std::vector<float>& x, uint64_t seed, uint32_t stream, Update update) {
+  const uint64_t n = x.size();
+  for (uint64_t b = 0; b < philox_block_count(0, n); ++b)
+    philox_block_normals(philox_key(seed), stream, b, 0, n, [&](uint64_t i, float z) { x[i] = update(x[i], z); });
+}
+
+TEST(CudaMath, ScaleUpdateMatchesCpuBitForBitIncludingTheFloor) {
+  std::mt19937 rng(1);
+  std::vector<float> scales = random_floats(rng, 4099, 0.0f, 0.02f);
+  scales[0] = 0.0f;  // at the floor
+  scales[1] = -0.0f;
+  for (float step : {0.0f, 3e-3f, -1e-2f}) {
+    std::vector<float> want = scales, got = scales;
+    cpu::scale_update(want.data(), int64_t(want.size()), 42, 5, step, 1e-3f);
+    update_as_kernel(got, 42, 5, [&](float s, float z) { return updated_scale(s, step, z, 1e-3f); });
+    expect_bitwise_equal(got, want);
+  }
+}
+
+TEST(CudaMath, ZoAxpyMatchesCpuBitForBit) {
+  std::mt19937 rng(2);
+  const std::vector<float> w = random_floats(rng, 1027, -1.0f, 1.0f);
+  std::vector<float> want = w, got = w;
+  cpu::zo_axpy(want.data(), int64_t(want.size()), 7, 3, 0.999f, -2e-4f);
+  update_as_kernel(got, 7, 3, [](float v, float z) { return zo_axpy_element(v, 0.999f, -2e-4f, z); });
+  expect_bitwise_equal(got, want);
+}
+
+TEST(CudaMath, DenseReadMatchesCpuBitForBitForEveryStoredDtype) {
+  std::mt19937 rng(3);
+  const std::vector<float> values = random_floats(rng, 1030, -2.0f, 2.0f);
+  std::vector<uint16_t> bf16(values.size()), f16(values.size());
+  convert_from_f32(DType::BF16, values.data(), bf16.data(), values.size());
+  convert_from_f32(DType::F16, values.data(), f16.data(), values.size());
+  const ZoPerturbation p{11, 4, -1e-3f};
+  for (const DenseWeightView& view : {DenseWeightView{DType::F32, values.data(), values.size()},
+                                      DenseWeightView{DType::BF16, bf16.data(), bf16.size()},
+                                      DenseWeightView{DType::F16, f16.data(), f16.size()}}) {
+    for (const ZoPerturbation* perturbation : {static_cast<const ZoPerturbation*>(nullptr), &p}) {
+      std::vector<float> want(view.numel), got(view.numel);
+      cpu::dense_read(want.data(), view, perturbation);
+      for (size_t i = 0; i < view.numel; ++i) got[i] = load_weight_f32(view.dtype, view.values, int64_t(i));
+      if (perturbation)
+        update_as_kernel(got, p.seed, p.stream, [&](float w, float z) { return perturbed_weight(w, p.signed_eps, z); });
+      expect_bitwise_equal(got, want);
+    }
+  }
+}
+
+TEST(CudaMath, Bf16StoreRoundsToNearestEven) {
+  uint16_t out = 0;
+  store_element(&out, 0, 1.0f + 1.0f / 256.0f);  // halfway between two bf16 values: to even
+  EXPECT_EQ(out, 0x3F80);
+  store_element(&out, 0, 1.0f + 3.0f / 256.0f);
+  EXPECT_EQ(out, 0x3F82);
+}
+
+TEST(CudaMath, AdamWMatchesCpu) {
+  std::mt19937 rng(4);
+  const size_t n = 777;
+  const std::vector<float> w0 = random_floats(rng, n, -1, 1), g = random_floats(rng, n, -1, 1);
+  const std::vector<float> m0 = random_floats(rng, n, -0.1f, 0.1f), v0 = random_floats(rng, n, 0, 0.01f);
+  std::vector<float> w = w0, m = m0, v = v0;
+  cpu::adamw_update(w.data(), g.data(), m.data(), v.data(), int64_t(n), 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.19f,
+                    0.002f);
+  std::vector<float> gw = w0, gm = m0, gv = v0;
+  for (size_t i = 0; i < n; ++i) {
+    AdamWMoments mv{gm[i], gv[i]};
+    gw[i] = adamw_element(gw[i], g[i], mv, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.19f, 0.002f);
+    gm[i] = mv.m;
+    gv[i] = mv.v;
+  }
+  EXPECT_LT(nmse(gw, w), 1e-12);
+  EXPECT_LT(nmse(gm, m), 1e-12);
+  EXPECT_LT(nmse(gv, v), 1e-12);
+}
+
+// ---- dequantization ------------------------------------------------------------------------
+
+struct QuantizedFixture {
+  std::vector<uint8_t> packed, zero_points;
+  std::vector<float> scales;
+  QuantizedWeightView view;
+};
+
+QuantizedFixture random_quantized(int out_features, int in_features, int group_size, int bits, CodeFormat format,
+                                  uint32_t seed) {
+  std::mt19937 rng(seed);
+  QuantizedFixture f;
+  const int groups = in_features / group_size;
+  const size_t row_bytes = packed_bytes(size_t(in_features), bits);
+  std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
+  std::vector<uint8_t> codes(static_cast<size_t>(in_features));
+  f.packed.resize(row_bytes * size_t(out_features));
+  for (int r = 0; r < out_features; ++r) {
+    for (uint8_t& c : codes) c = uint8_t(code(rng));
+    pack_codes(codes.data(), codes.size(), bits, f.packed.data() + size_t(r) * row_bytes);
+  }
+  f.scales = random_floats(rng, size_t(out_features) * groups, 1e-3f, 2e-2f);
+  if (format == CodeFormat::Scalar)
+    for (int j = 0; j < out_features * groups; ++j) f.zero_points.push_back(uint8_t(code(rng)));
+  f.view = {out_features, in_features, group_size, bits, format, row_bytes, f.packed.data(),
+            format == CodeFormat::Scalar ? f.zero_points.data() : nullptr, f.scales.data()};
+  return f;
+}
+
+// The dequantize kernel, block by block: stage the tile's scales, then every weight of the tile.
+std::vector<float> dequantize_as_kernel(const QuantizedWeightView& w, const ZoPerturbation* p) {
+  std::vector<float> out(w.numel());
+  const int groups = w.groups_per_row(), tile_rows = dequantize_tile_rows(w.in_features);
+  std::vector<float> staged(size_t(tile_rows) * groups);
+  for (int r0 = 0; r0 < w.out_features; r0 += tile_rows) {
+    const int rows = std::min(tile_rows, w.out_features - r0);
+    const uint64_t j0 = uint64_t(r0) * groups, j1 = j0 + uint64_t(rows) * groups;
+    if (p) {
+      for (uint64_t b = 0; b < philox_block_count(j0, j1); ++b)
+        philox_block_normals(philox_key(p->seed), p->stream, first_philox_block(j0) + b, j0, j1,
+                             [&](uint64_t j, float z) { staged[j - j0] = perturbed_scale(w.scales[j], p->signed_eps, z); });
+    } else {
+      for (uint64_t j = j0; j < j1; ++j) staged[j - j0] = w.scales[j];
+    }
+    for (int64_t e = 0; e < int64_t(rows) * w.in_features; ++e)
+      out[size_t(r0) * w.in_features + size_t(e)] = tile_weight(w, r0, e, staged.data(), kNf4Codebook);
+  }
+  return out;
+}
+
+// 200 rows span several tiles, the last one partial; odd group counts put tile starts off the
+// Philox block grid; an odd group size makes 4-bit groups straddle bytes.
+void expect_dequantize_matches_cpu(int in_features, int group_size, int bits, CodeFormat format, bool perturbed) {
+  const QuantizedFixture f = random_quantized(200, in_features, group_size, bits, format, uint32_t(bits * 31 + in_features));
+  const ZoPerturbation p{0x5eed, 17, -3e-3f};
+  std::vector<float> want(f.view.numel());
+  cpu::dequantize(want.data(), f.view, perturbed ? &p : nullptr);
+  expect_bitwise_equal(dequantize_as_kernel(f.view, perturbed ? &p : nullptr), want);
+}
+
+TEST(CudaMath, DequantizeRtn2MatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 2, CodeFormat::Scalar, false); }
+TEST(CudaMath, DequantizeRtn2PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 2, CodeFormat::Scalar, true); }
+TEST(CudaMath, DequantizeRtn3MatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 3, CodeFormat::Scalar, false); }
+TEST(CudaMath, DequantizeRtn3PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(80, 16, 3, CodeFormat::Scalar, true); }
+TEST(CudaMath, DequantizeRtn4MatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Scalar, false); }
+TEST(CudaMath, DequantizeRtn4PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Scalar, true); }
+TEST(CudaMath, DequantizeRtn4OddGroupsPerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(45, 9, 4, CodeFormat::Scalar, true); }
+TEST(CudaMath, DequantizeRtn8MatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 8, CodeFormat::Scalar, false); }
+TEST(CudaMath, DequantizeRtn8PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 8, CodeFormat::Scalar, true); }
+TEST(CudaMath, DequantizeNf4MatchesCpuBitForBit) { expect_dequantize_matches_cpu(128, 64, 4, CodeFormat::Nf4, false); }
+TEST(CudaMath, DequantizeNf4PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Nf4, true); }
+TEST(CudaMath, DequantizeWideRowsUseOneRowTiles) { expect_dequantize_matches_cpu(9000, 1000, 4, CodeFormat::Scalar, true); }
+
+// ---- dense forward -------------------------------------------------------------------------
+
+TEST(CudaMath, RmsnormMatchesCpu) {
+  std::mt19937 rng(5);
+  const int rows = 7, D = 300;
+  const std::vector<float> x = random_floats(rng, size_t(rows) * D, -2, 2), w = random_floats(rng, D, 0.5f, 1.5f);
+  std::vector<float> want(x.size()), want_rstd(rows), got(x.size()), got_rstd(rows);
+  cpu::rmsnorm_forward(want.data(), want_rstd.data(), x.data(), w.data(), rows, D, 1e-6f);
+  for (int r = 0; r < rows; ++r) {
+    float sum_sq = 0.0f;
+    for (int i = 0; i < D; ++i) sum_sq += x[size_t(r) * D + i] * x[size_t(r) * D + i];
+    got_rstd[r] = rmsnorm_rstd(sum_sq, D, 1e-6f);
+    for (int i = 0; i < D; ++i) got[size_t(r) * D + i] = rmsnorm_element(x[size_t(r) * D + i], got_rstd[r], w[i]);
+  }
+  EXPECT_LT(nmse(got, want), 1e-12);
+  EXPECT_LT(nmse(got_rstd, want_rstd), 1e-12);
+}
+
+TEST(CudaMath, RopeMatchesCpu) {
+  std::mt19937 rng(6);
+  const int rows = 5, heads = 3, head_dim = 16, half = head_dim / 2, max_pos = 9;
+  const std::vector<int32_t> positions = {0, 8, 3, 3, 1};
+  const std::vector<float> cos_t = random_floats(rng, size_t(max_pos) * half, -1, 1);
+  const std::vector<float> sin_t = random_floats(rng, size_t(max_pos) * half, -1, 1);
+  std::vector<float> want = random_floats(rng, size_t(rows) * heads * head_dim, -1, 1), got = want;
+  cpu::rope_forward(want.data(), positions.data(), cos_t.data(), sin_t.data(), rows, heads, head_dim);
+  for (int64_t p = 0; p < int64_t(rows) * heads * half; ++p) {  // the kernel's pair index
+    const int i = int(p % half);
+    const int64_t row_head = p / half, table = int64_t(positions[size_t(row_head / heads)]) * half + i;
+    float* v = got.data() + row_head * head_dim;
+    rope_rotate(v[i], v[i + half], cos_t[size_t(table)], sin_t[size_t(table)]);
+  }
+  EXPECT_LT(nmse(got, want), 1e-12);
+}
+
+TEST(CudaMath, SwigluMatchesCpu) {
+  std::mt19937 rng(7);
+  const std::vector<float> g = random_floats(rng, 513, -6, 6), u = random_floats(rng, 513, -2, 2);
+  std::vector<float> want(g.size()), got(g.size());
+  cpu::swiglu_forward(want.data(), g.data(), u.data(), int64_t(g.size()));
+  for (size_t i = 0; i < g.size(); ++i) got[i] = swiglu_element(g[i], u[i]);
+  EXPECT_LT(nmse(got, want), 1e-12);
+}
+
+TEST(CudaMath, CrossEntropyLossGradientAndCandidateLogprobsMatchCpu) {
+  std::mt19937 rng(8);
+  const int rows = 4, V = 50, C = 3;
+  const std::vector<float> logits = random_floats(rng, size_t(rows) * V, -5, 5);
+  const std::vector<int32_t> targets = {0, 49, 7, 7}, candidates = {7, 1, 49};
+  const std::vector<float> scale = {1.0f, 0.5f, 0.0f, 2.0f};
+  std::vector<float> want_loss(rows), want_logits = logits, want_lp(size_t(rows) * C);
+  cpu::cross_entropy_forward_backward(want_loss.data(), want_logits.data(), targets.data(), rows, V, nullptr);
+  cpu::candidate_logprobs(want_lp.data(), logits.data(), want_loss.data(), targets.data(), candidates.data(), rows,
+                          V, C);
+  cpu::cross_entropy_forward_backward(want_loss.data(), want_logits.data(), targets.data(), rows, V, scale.data());
+  std::vector<float> got_loss(rows), got_dlogits(logits.size()), got_lp(want_lp.size());
+  for (int r = 0; r < rows; ++r) {
+    const float* z = logits.data() + size_t(r) * V;
+    float max_z = -INFINITY;
+    for (int i = 0; i < V; ++i) max_z = std::fmax(max_z, z[i]);
+    double sum = 0.0;
+    for (int i = 0; i < V; ++i) sum += double(std::exp(z[i] - max_z));
+    const double log_sum = std::log(sum) + double(max_z);
+    got_loss[size_t(r)] = float(log_sum - double(z[targets[size_t(r)]]));
+    for (int i = 0; i < V; ++i)
+      got_dlogits[size_t(r) * V + i] = cross_entropy_dlogit(z[i], float(log_sum), scale[size_t(r)], i == targets[size_t(r)]);
+    for (int c = 0; c < C; ++c)
+      got_lp[size_t(r) * C + c] = candidate_logprob(z[candidates[size_t(c)]], z[targets[size_t(r)]], got_loss[size_t(r)]);
+  }
+  EXPECT_LT(nmse(got_loss, want_loss), 1e-12);
+  EXPECT_LT(nmse(got_dlogits, want_logits), 1e-12);
+  EXPECT_LT(nmse(got_lp, want_lp), 1e-12);
+}
+
+TEST(CudaMath, CausalSoftmaxWritesExactlyTheCpusVisiblePrefix) {
+  // The CPU writes probs only where query t sees key j; the softmax kernel's visible_keys must agree.
+  const int B = 1, Tq = 3, Tk = 5, H = 1, hd = 4;
+  std::mt19937 rng(9);
+  const std::vector<float> q = random_floats(rng, size_t(Tq) * hd, -1, 1), kv = random_floats(rng, size_t(Tk) * hd, -1, 1);
+  std::vector<float> out(q.size()), probs(size_t(Tq) * Tk, NAN);
+  cpu::attention_forward(out.data(), probs.data(), q.data(), kv.data(), kv.data(), B, Tq, Tk, H, H, hd);
+  for (int t = 0; t < Tq; ++t)
+    for (int j = 0; j < Tk; ++j) EXPECT_EQ(!std::isnan(probs[size_t(t) * Tk + j]), j < visible_keys(Tq, Tk, t)) << t << "," << j;
+}
+
+}  // namespace
+}  // namespace qzo
