@@ -1,32 +1,13 @@
 // MeZO's two element-wise ops on the CPU: the perturbed read w + ε·z into scratch and the
 // update w ← keep·w + step·z, with z regenerated in chunks. Both are written with explicit
 // fma so that every machine (and the CUDA twin) rounds them the same way.
-#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/z_chunks.h"
 #include "kernels/philox.h"
 
 namespace qzo::cpu {
-
-namespace {
-
-constexpr int64_t kChunk = 4096;
-
-// f(begin, count, z) over chunks of z(seed, stream, ·), in parallel for large n.
-template <typename F>
-void over_z_chunks(int64_t n, uint64_t seed, uint32_t stream, F f) {
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    float z[kChunk];
-    const int64_t begin = c * kChunk, count = std::min(kChunk, n - begin);
-    qzo::philox_normal_fill(seed, stream, uint64_t(begin), size_t(count), z);
-    f(begin, count, z);
-  }
-}
-
-}  // namespace
 
 void philox_normal_fill(float* out, uint64_t seed, uint32_t stream, uint64_t first_index, int64_t n) {
   qzo::philox_normal_fill(seed, stream, first_index, size_t(n), out);

@@ -17,18 +17,12 @@
 #if defined(QZO_HAVE_CUDA)
 #include "kernels/cuda/cuda_ops.h"
 #endif
+#include "tests/unit/nmse.h"
 
 namespace qzo {
 namespace {
 
-double nmse(const std::vector<float>& a, const std::vector<float>& b) {
-  double err = 0.0, ref = 0.0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    err += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    ref += double(b[i]) * b[i];
-  }
-  return err / ref;
-}
+using testing::nmse;
 
 // Inputs and NaN-poisoned outputs on a backend, and reading them back.
 template <typename T>

@@ -17,19 +17,12 @@
 #include "kernels/cuda/zo_update_math.h"
 #include "kernels/nf4.h"
 #include "kernels/packing.h"
+#include "tests/unit/nmse.h"
 
 namespace qzo {
 namespace {
 
-// nmse(a, b) = mse(a, b) / mse(b, 0), b the reference.
-double nmse(const std::vector<float>& a, const std::vector<float>& b) {
-  double err = 0.0, ref = 0.0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    err += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    ref += double(b[i]) * b[i];
-  }
-  return err / ref;
-}
+using testing::nmse;
 
 void expect_bitwise_equal(const std::vector<float>& got, const std::vector<float>& want) {
   ASSERT_EQ(got.size(), want.size());

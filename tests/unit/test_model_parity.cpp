@@ -18,6 +18,7 @@
 #if defined(QZO_HAVE_CUDA)
 #include "kernels/cuda/cuda_ops.h"
 #endif
+#include "tests/unit/nmse.h"
 
 namespace qzo {
 namespace {
@@ -39,14 +40,7 @@ Batch random_batch(int B, int T, int vocab) {
   return b;
 }
 
-double nmse(const std::vector<float>& a, const std::vector<float>& b) {
-  double err = 0, ref = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    err += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    ref += double(b[i]) * b[i];
-  }
-  return err / ref;
-}
+using testing::nmse;
 
 std::vector<int> greedy_ids(const std::vector<float>& logits, int V) {
   std::vector<int> ids;
