@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
   ZoOptions zo;
   zo.clip_threshold = 100.0;
 
-  std::printf("batch %d x %d tokens, %d threads, model %s\n", B, T, compute_threads(),
-              file_exists(dir + "/config.json") ? dir.c_str() : "(random, default shape)");
+  std::printf("batch %d x %d tokens, %d threads (OpenBLAS %s build), model %s\n", B, T, compute_threads(),
+              blas_threading(), file_exists(dir + "/config.json") ? dir.c_str() : "(random, default shape)");
   std::printf("%-22s %12s %12s %8s\n", "method", "forward ms", "ZO step ms", "ratio");
   {
     QuantizedModel qm = QuantizedModel::quantize(default_shaped_model(dir), QuantSpec::parse("rtn:bits=4,group_size=32"));

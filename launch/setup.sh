@@ -7,9 +7,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${QZO_CACHE:-$HOME/.cache/qzo}
 
+# libopenblas-openmp-dev: OpenBLAS on OpenMP's thread pool (CMakeLists.txt links it; the
+# pthread default stays the system's alternative).
 packages=(build-essential cmake ninja-build pkg-config
   libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
-  libcli11-dev libopenblas-dev libpcre2-dev libutf8proc-dev
+  libcli11-dev libopenblas-dev libopenblas-openmp-dev libpcre2-dev libutf8proc-dev
   python3-numpy python3-h5py python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
