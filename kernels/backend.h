@@ -68,8 +68,9 @@ class Buffer {
 
 // A bump allocator over backend memory for one pass's scratch: take<T>(n) hands out
 // 256-byte-aligned slices that stay valid until reset(). When a pass needs more than the
-// arena holds, it adds a block; reset() then folds the blocks into one of the high-water
-// size, so that from the second pass on a pass allocates nothing.
+// arena holds, it adds a block of just what is missing; reset() then folds the blocks into
+// one of the high-water size, so that from the second pass on a pass allocates nothing and
+// the allocator's peak is the largest pass's real need.
 class Workspace {
  public:
   Workspace(Backend& backend, MemoryComponent component) : backend_(&backend), component_(component) {}

@@ -113,9 +113,10 @@ size_t aligned(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment
 void* Workspace::take_bytes(size_t bytes) {
   const size_t n = aligned(std::max<size_t>(bytes, 1));
   if (blocks_.empty() || offset_ + n > blocks_.back().bytes()) {
-    // A new block; the old ones stay alive (their slices are in use) until reset().
-    const size_t last = blocks_.empty() ? 0 : blocks_.back().bytes();
-    blocks_.push_back(backend_->alloc(std::max({n, 2 * last, high_water_}), component_));
+    // A new block; the old ones stay alive (their slices are in use) until reset(). It holds
+    // this slice, or what earlier passes are known to need beyond this point: no more, so
+    // that the allocator's peak is what the pass really needs.
+    blocks_.push_back(backend_->alloc(std::max(n, high_water_ > in_use_ ? high_water_ - in_use_ : 0), component_));
     offset_ = 0;
   }
   void* p = static_cast<char*>(blocks_.back().data()) + offset_;
