@@ -224,7 +224,6 @@ LossSums Model::forward_backward(const Batch& batch, Gradients& grads, float los
   const size_t ND = static_cast<size_t>(N) * D;
   if (T > c.max_position_embeddings) fail("model: sequence length exceeds max_position_embeddings");
   m.check_tokens(batch.tokens.data(), batch.tokens.size());
-  auto& G = grads.per_parameter();
   Workspace& acts = m.acts;
   acts.reset();
 
@@ -261,8 +260,8 @@ LossSums Model::forward_backward(const Batch& batch, Gradients& grads, float los
   // ---- backward (logits now hold dloss/dlogits)
   float* dh = acts.take<float>(RD);
   float* dxs = acts.take<float>(RD);
-  ops::matmul_backward(be, dh, G[m.head].data(), nullptr, logits, h, head_w, R, D, V);
-  ops::rmsnorm_backward(be, dxs, G[m.final_norm].data(), dh, xs, final_norm_w, rstd, R, D, false);
+  ops::matmul_backward(be, dh, grads.data(m.head), nullptr, logits, h, head_w, R, D, V);
+  ops::rmsnorm_backward(be, dxs, grads.data(m.final_norm), dh, xs, final_norm_w, rstd, R, D, false);
   float* dx = acts.take<float>(ND);
   std::fill(dx, dx + ND, 0.0f);
   ops::scatter_rows(be, dx, dxs, lab.rows.data(), R, D);
@@ -277,27 +276,27 @@ LossSums Model::forward_backward(const Batch& batch, Gradients& grads, float los
     const LayerParams& P = m.layers[l];
     const LayerActivations& a = layer_acts[l];
     auto W = [&](int id) { return m.params[id].f32(); };
-    auto bias_grad = [&](int id) { return id >= 0 ? G[id].data() : nullptr; };
+    auto bias_grad = [&](int id) { return id >= 0 ? grads.data(id) : nullptr; };
     // MLP: x_out = x_mid + act · Wdown^T
-    ops::matmul_backward(be, dact, G[P.down].data(), nullptr, dx, a.act, W(P.down), N, F, D);
+    ops::matmul_backward(be, dact, grads.data(P.down), nullptr, dx, a.act, W(P.down), N, F, D);
     ops::swiglu_backward(be, dgate, dup, dact, a.gate, a.up, static_cast<int64_t>(N) * F);
-    ops::matmul_backward(be, dtmp_d, G[P.gate].data(), nullptr, dgate, a.h2, W(P.gate), N, D, F);
-    ops::matmul_backward(be, dtmp_d, G[P.up].data(), nullptr, dup, a.h2, W(P.up), N, D, F, true);
-    ops::rmsnorm_backward(be, dx, G[P.post_norm].data(), dtmp_d, a.x_mid, W(P.post_norm), a.rstd2, N, D, true);
+    ops::matmul_backward(be, dtmp_d, grads.data(P.gate), nullptr, dgate, a.h2, W(P.gate), N, D, F);
+    ops::matmul_backward(be, dtmp_d, grads.data(P.up), nullptr, dup, a.h2, W(P.up), N, D, F, true);
+    ops::rmsnorm_backward(be, dx, grads.data(P.post_norm), dtmp_d, a.x_mid, W(P.post_norm), a.rstd2, N, D, true);
     // Attention: x_mid = x_in + att · Wo^T
-    ops::matmul_backward(be, datt, G[P.o].data(), nullptr, dx, a.att, W(P.o), N, Q, D);
+    ops::matmul_backward(be, datt, grads.data(P.o), nullptr, dx, a.att, W(P.o), N, Q, D);
     ops::attention_backward(be, dq, dk, dv, datt, a.q, layer_k[l], layer_v[l], a.probs, B, T, c.num_attention_heads,
                             c.num_key_value_heads, c.head_dim);
     ops::rope_backward(be, dq, pos, cos_table, sin_table, N, c.num_attention_heads, c.head_dim);
     ops::rope_backward(be, dk, pos, cos_table, sin_table, N, c.num_key_value_heads, c.head_dim);
     // h1 was reused as a temporary in the forward; recompute it from x_in.
     ops::rmsnorm_forward(be, a.h1, a.rstd1, a.x_in, W(P.input_norm), N, D, c.rms_norm_eps);
-    ops::matmul_backward(be, dtmp_d, G[P.q].data(), bias_grad(P.q_bias), dq, a.h1, W(P.q), N, D, Q);
-    ops::matmul_backward(be, dtmp_d, G[P.k].data(), bias_grad(P.k_bias), dk, a.h1, W(P.k), N, D, KV, true);
-    ops::matmul_backward(be, dtmp_d, G[P.v].data(), bias_grad(P.v_bias), dv, a.h1, W(P.v), N, D, KV, true);
-    ops::rmsnorm_backward(be, dx, G[P.input_norm].data(), dtmp_d, a.x_in, W(P.input_norm), a.rstd1, N, D, true);
+    ops::matmul_backward(be, dtmp_d, grads.data(P.q), bias_grad(P.q_bias), dq, a.h1, W(P.q), N, D, Q);
+    ops::matmul_backward(be, dtmp_d, grads.data(P.k), bias_grad(P.k_bias), dk, a.h1, W(P.k), N, D, KV, true);
+    ops::matmul_backward(be, dtmp_d, grads.data(P.v), bias_grad(P.v_bias), dv, a.h1, W(P.v), N, D, KV, true);
+    ops::rmsnorm_backward(be, dx, grads.data(P.input_norm), dtmp_d, a.x_in, W(P.input_norm), a.rstd1, N, D, true);
   }
-  ops::embedding_backward(be, G[m.embed].data(), dx, batch.tokens.data(), N, D);
+  ops::embedding_backward(be, grads.data(m.embed), dx, batch.tokens.data(), N, D);
   return out;
 }
 

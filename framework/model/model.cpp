@@ -294,19 +294,35 @@ void Model::save(const std::string& dir, DType as) const {
   write_text_file_atomically(dir + "/config.json", c.to_json().dump(2) + "\n");
 }
 
-Gradients::Gradients(const Model& model) {
-  for (const Parameter& p : model.parameters()) grads_.emplace_back(static_cast<size_t>(p.numel()), 0.0f);
+Gradients::Gradients(const Model& model) : backend_(&model.backend()) {
+  if (!backend_->is_host()) fail("model: backprop gradients live on the CPU backend, not on " + backend_->name());
+  for (const Parameter& p : model.parameters())
+    grads_.push_back(backend_->alloc(static_cast<size_t>(p.numel()) * sizeof(float), MemoryComponent::Gradients));
+  zero();
 }
 
 void Gradients::zero() {
-  for (auto& g : grads_) std::fill(g.begin(), g.end(), 0.0f);
+  for (Buffer& g : grads_) backend_->fill_zero(g.data(), g.bytes());
+}
+
+std::vector<float> Gradients::of(int id) const {
+  return download_vector(*backend_, data(id), grads_[id].bytes() / sizeof(float));
 }
 
 double Gradients::global_norm() const {
   double sum = 0.0;
-  for (const auto& g : grads_)
-    for (float x : g) sum += double(x) * x;
+  for (const Buffer& g : grads_) {
+    const float* x = g.as<float>();
+    for (size_t i = 0; i < g.bytes() / sizeof(float); ++i) sum += double(x[i]) * x[i];
+  }
   return std::sqrt(sum);
+}
+
+void Gradients::scale(float factor) {
+  for (Buffer& g : grads_) {
+    float* x = g.as<float>();
+    for (size_t i = 0; i < g.bytes() / sizeof(float); ++i) x[i] *= factor;
+  }
 }
 
 }  // namespace qzo

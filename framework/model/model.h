@@ -119,16 +119,21 @@ class Model {
   friend class Generator;
 };
 
+// fp32 gradient per parameter, zeroed, in the model backend's memory tagged as gradients
+// (backprop runs on the CPU backend).
 class Gradients {
  public:
   explicit Gradients(const Model& model);
   void zero();
-  std::vector<std::vector<float>>& per_parameter() { return grads_; }
-  const std::vector<float>& of(int id) const { return grads_[id]; }
+  float* data(int id) { return grads_[id].as<float>(); }
+  const float* data(int id) const { return grads_[id].as<float>(); }
+  std::vector<float> of(int id) const;  // a host copy
   double global_norm() const;
+  void scale(float factor);
 
  private:
-  std::vector<std::vector<float>> grads_;
+  Backend* backend_;
+  std::vector<Buffer> grads_;
 };
 
 // A host fp32 copy of what an operand reads as (tests, quantization, export).

@@ -7,9 +7,12 @@
 namespace qzo {
 
 AdamW::AdamW(const Model& model, const AdamWOptions& options) : o_(options) {
+  Backend& be = model.backend();
   for (const Parameter& p : model.parameters()) {
-    m_.emplace_back(static_cast<size_t>(p.numel()), 0.0f);
-    v_.emplace_back(static_cast<size_t>(p.numel()), 0.0f);
+    for (auto* state : {&m_, &v_}) {
+      state->push_back(be.alloc(static_cast<size_t>(p.numel()) * sizeof(float), MemoryComponent::Optimizer));
+      be.fill_zero(state->back().data(), state->back().bytes());
+    }
     decay_.push_back(p.shape.size() >= 2);
   }
 }
@@ -20,14 +23,14 @@ void AdamW::step(Model& model, const Gradients& grads, float lr) {
   auto& params = model.parameters();
   for (size_t id = 0; id < params.size(); ++id) {
     const ops::AdamWStep s{lr, o_.beta1, o_.beta2, o_.eps, decay_[id] ? o_.weight_decay : 0.0f, c1, c2};
-    ops::adamw_update(model.backend(), params[id].f32(), grads.of(static_cast<int>(id)).data(), m_[id].data(),
-                      v_[id].data(), params[id].numel(), s);
+    ops::adamw_update(model.backend(), params[id].f32(), grads.data(static_cast<int>(id)), m_[id].as<float>(),
+                      v_[id].as<float>(), params[id].numel(), s);
   }
 }
 
 size_t AdamW::state_bytes() const {
   size_t n = 0;
-  for (const auto& m : m_) n += m.size() * 2 * sizeof(float);
+  for (size_t i = 0; i < m_.size(); ++i) n += m_[i].bytes() + v_[i].bytes();
   return n;
 }
 

@@ -20,7 +20,7 @@ class AdamW {
 
  private:
   AdamWOptions o_;
-  std::vector<std::vector<float>> m_, v_;
+  std::vector<Buffer> m_, v_;  // on the model's backend, tagged as optimizer state
   std::vector<bool> decay_;
   long t_ = 0;
 };

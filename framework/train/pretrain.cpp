@@ -214,9 +214,7 @@ PretrainReport pretrain(const Config& cfg) {
     grads.zero();
     const LossSums sums = model.forward_backward(batch, grads, 1.0f / float(batch.labelled()));
     const double norm = grads.global_norm();
-    if (grad_clip > 0 && norm > grad_clip)
-      for (auto& g : grads.per_parameter())
-        for (float& x : g) x *= static_cast<float>(grad_clip / norm);
+    if (grad_clip > 0 && norm > grad_clip) grads.scale(static_cast<float>(grad_clip / norm));
     const double rate = lr.at(step);
     optimizer.step(model, grads, static_cast<float>(rate));
     report.tokens_seen += static_cast<long>(B) * T;
