@@ -63,6 +63,9 @@ void swiglu_forward(Backend& be, float* out, const float* gate, const float* up,
 void residual_add(Backend& be, float* x, const float* y, int64_t n);
 // out[n] = table[tokens[n]] (rows of D). Token ids are checked by the caller.
 void embedding_forward(Backend& be, float* out, const int32_t* tokens, const float* table, int n, int D);
+// The same lookup read through a dense operand: only the looked-up rows are converted (and
+// perturbed, element tokens[i]·D + d drawing z at that index), never the whole table.
+void embedding_lookup(Backend& be, float* out, const int32_t* tokens, const WeightOperand& table, int n, int D);
 // out[r] = in[rows[r]] for r < R (rows of D): the labelled rows the LM head runs on.
 void gather_rows(Backend& be, float* out, const float* in, const int32_t* rows, int R, int D);
 // out[rows[r]] = in[r] for r < R; other rows of out are left as they are.

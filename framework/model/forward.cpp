@@ -109,7 +109,7 @@ Hidden hidden_states(const Model::Impl& m, const std::vector<int32_t>& tokens, i
   float* k = acts.take<float>(static_cast<size_t>(N) * c.kv_dim());
   float* v = acts.take<float>(static_cast<size_t>(N) * c.kv_dim());
   const LayerActivations a = m.take_layer_activations(acts, B, T, T, false);
-  ops::embedding_forward(be, h.x, h.tokens, m.vector(src, m.embed), N, c.hidden_size);
+  ops::embedding_lookup(be, h.x, h.tokens, src.operand(m.embed), N, c.hidden_size);
   for (int l = 0; l < c.num_hidden_layers; ++l) m.layer_forward(l, src, h.x, B, T, T, h.positions, k, v, a, false);
   return h;
 }

@@ -55,7 +55,7 @@ const std::vector<float>& Generator::feed(const std::vector<int32_t>& tokens) {
   be.upload(pos, pos_host.data(), sizeof(int32_t) * n);
   float* x = s.acts.take<float>(static_cast<size_t>(n) * D);
   const LayerActivations a = m.take_layer_activations(s.acts, 1, n, length_ + n, false);
-  ops::embedding_forward(be, x, tok, m.vector(*source_, m.embed), n, D);
+  ops::embedding_lookup(be, x, tok, source_->operand(m.embed), n, D);
   for (int l = 0; l < c.num_hidden_layers; ++l)
     m.layer_forward(l, *source_, x, 1, n, length_ + n, pos, s.k_cache[l].as<float>(), s.v_cache[l].as<float>(), a,
                     false);

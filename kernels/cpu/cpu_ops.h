@@ -27,6 +27,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 void residual_add(float* x, const float* y, int64_t n);
 void embedding_forward(float* out, const int32_t* tokens, const float* table, int n, int D);
+void embedding_lookup(float* out, const int32_t* tokens, const WeightOperand& table, int n, int D);
 void gather_rows(float* out, const float* in, const int32_t* rows, int R, int D);
 void scatter_rows(float* out, const float* in, const int32_t* rows, int R, int D);
 void cross_entropy_forward_backward(float* loss, float* logits, const int32_t* targets, int rows, int V,

@@ -43,6 +43,7 @@ void attention_forward(Backend& be, Workspace& ws, float* out, float* probs, con
 void swiglu_forward(Backend& be, float* out, const float* gate, const float* up, int64_t n);
 void residual_add(Backend& be, float* x, const float* y, int64_t n);
 void embedding_forward(Backend& be, float* out, const int32_t* tokens, const float* table, int n, int D);
+void embedding_lookup(Backend& be, float* out, const int32_t* tokens, const WeightOperand& table, int n, int D);
 void gather_rows(Backend& be, float* out, const float* in, const int32_t* rows, int R, int D);
 void scatter_rows(Backend& be, float* out, const float* in, const int32_t* rows, int R, int D);
 void cross_entropy_forward_backward(Backend& be, float* loss, float* logits, const int32_t* targets, int rows, int V,

@@ -6,6 +6,8 @@
 
 #include "kernels/dtype.h"
 #include "kernels/hd.h"
+#include "kernels/philox.h"
+#include "kernels/weight_operand.h"
 
 namespace qzo {
 
@@ -21,6 +23,18 @@ QZO_HD inline float load_weight_f32(DType dtype, const void* values, int64_t i) 
 // w + ε·z rounded once, as an explicit FMA: a plain `w + e * z` would round once or twice
 // depending on whether the compiler contracts it.
 QZO_HD inline float perturbed_weight(float w, float signed_eps, float z) { return fmaf(signed_eps, z, w); }
+
+// Element i of an embedding lookup through a dense table: row tokens[i / D], column i % D,
+// z drawn at that element's index in the table (lane of its Philox block).
+QZO_HD inline float embedding_element(const int32_t* tokens, DenseWeightView w, const ZoPerturbation* p, int D,
+                                      int64_t i) {
+  const int64_t index = int64_t(tokens[i / D]) * D + i % D;
+  const float v = load_weight_f32(w.dtype, w.values, index);
+  if (!p) return v;
+  float z[4];
+  philox_normal4(philox_key(p->seed), p->stream, uint64_t(index) / 4, z);
+  return perturbed_weight(v, p->signed_eps, z[index % 4]);
+}
 
 // The two element types the materialized operands are written as.
 QZO_HD inline void store_element(float* out, int64_t i, float v) { out[i] = v; }

@@ -39,6 +39,10 @@ void embedding_forward(Backend& be, float* out, const int32_t* tokens, const flo
   QZO_DISPATCH(be, (out, tokens, table, n, D), embedding_forward, out, tokens, table, n, D);
 }
 
+void embedding_lookup(Backend& be, float* out, const int32_t* tokens, const WeightOperand& table, int n, int D) {
+  QZO_DISPATCH(be, (out, tokens, table, n, D), embedding_lookup, out, tokens, table, n, D);
+}
+
 void gather_rows(Backend& be, float* out, const float* in, const int32_t* rows, int R, int D) {
   QZO_DISPATCH(be, (out, in, rows, R, D), gather_rows, out, in, rows, R, D);
 }

@@ -3,11 +3,15 @@
 // names are checked.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "framework/dist/placement.h"
 #include "kernels/backend.h"
 #include "kernels/device.h"
+#include "kernels/ops.h"
 
 namespace qzo {
 namespace {
@@ -80,6 +84,23 @@ TEST(Backend, CudaWithoutAUsableDeviceFailsInOneLineAndAutoFallsBackToTheCpu) {
   }
   EXPECT_EQ(make_backend("auto")->kind(), BackendKind::Cpu);
   EXPECT_EQ(resolve_backend_kind("auto"), BackendKind::Cpu);
+}
+
+TEST(EmbeddingLookup, ReadsTheRowsAsMaterializingTheWholeTableWould) {
+  const int V = 40, D = 24, n = 9;
+  std::vector<float> table(size_t(V) * D);
+  for (size_t i = 0; i < table.size(); ++i) table[i] = std::sin(float(i)) * 0.1f;
+  std::vector<uint16_t> bf16(table.size());
+  convert_from_f32(DType::BF16, table.data(), bf16.data(), table.size());
+  const std::vector<int32_t> tokens = {3, 0, 39, 3, 17, 8, 8, 1, 25};
+  Backend& be = cpu_backend();
+  Workspace ws(be, MemoryComponent::Workspace);
+  const WeightOperand w =
+      WeightOperand::of_dense(DType::BF16, bf16.data(), bf16.size()).with_perturbation({5, 2, -1e-3f});
+  std::vector<float> want(size_t(n) * D), got(want.size());
+  ops::embedding_forward(be, want.data(), tokens.data(), ops::materialize_f32(be, ws, w), n, D);
+  ops::embedding_lookup(be, got.data(), tokens.data(), w, n, D);
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0);
 }
 
 TEST(HostPlacement, RanksAreNumberedPerHostInRankOrder) {

@@ -323,6 +323,21 @@ TEST_F(BackendOps, EmbeddingGatherAndScatterRowsAreExact) {
   });
 }
 
+TEST_F(BackendOps, EmbeddingLookupThroughAPerturbedBf16OperandIsBitIdentical) {
+  const int V = 64, D = 40, n = 17;
+  std::vector<uint16_t> bf16(size_t(V) * D);
+  const std::vector<float> table = random(bf16.size());
+  convert_from_f32(DType::BF16, table.data(), bf16.data(), bf16.size());
+  const std::vector<int32_t> tokens = random_ids(n, V);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer bt = put(be, bf16), btok = put(be, tokens), x = poisoned(be, size_t(n) * D);
+    const WeightOperand w =
+        WeightOperand::of_dense(DType::BF16, bt.data(), bf16.size()).with_perturbation({9, 3, 1e-3f});
+    ops::embedding_lookup(be, x.as<float>(), btok.as<int32_t>(), w, n, D);
+    return read(be, x);
+  });
+}
+
 TEST_F(BackendOps, CrossEntropyGradientAndCandidateLogprobsMatchCpu) {
   const int rows = 7, V = 5000, C = 3;
   const std::vector<float> logits = random(size_t(rows) * V, -8, 8), scale = random(rows, 0, 1);

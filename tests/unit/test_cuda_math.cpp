@@ -114,6 +114,26 @@ TEST(CudaMath, DenseReadMatchesCpuBitForBitForEveryStoredDtype) {
   }
 }
 
+TEST(CudaMath, EmbeddingLookupThroughAnOperandMatchesCpuBitForBit) {
+  std::mt19937 rng(8);
+  const int V = 50, D = 36, n = 23;
+  const std::vector<float> table = random_floats(rng, size_t(V) * D, -1.0f, 1.0f);
+  std::vector<uint16_t> bf16(table.size());
+  convert_from_f32(DType::BF16, table.data(), bf16.data(), table.size());
+  std::vector<int32_t> tokens(n);
+  for (int32_t& t : tokens) t = int32_t(rng() % V);
+  const ZoPerturbation p{21, 7, 1e-3f};
+  for (const WeightOperand& base : {WeightOperand::of_dense(DType::F32, table.data(), table.size()),
+                                    WeightOperand::of_dense(DType::BF16, bf16.data(), bf16.size())})
+    for (const WeightOperand& w : {base, base.with_perturbation(p)}) {
+      std::vector<float> want(size_t(n) * D), got(want.size());
+      cpu::embedding_lookup(want.data(), tokens.data(), w, n, D);
+      for (int64_t i = 0; i < int64_t(got.size()); ++i)
+        got[i] = embedding_element(tokens.data(), w.dense, w.perturbed ? &w.perturbation : nullptr, D, i);
+      expect_bitwise_equal(got, want);
+    }
+}
+
 TEST(CudaMath, Bf16StoreRoundsToNearestEven) {
   uint16_t out = 0;
   store_element(&out, 0, 1.0f + 1.0f / 256.0f);  // halfway between two bf16 values: to even
