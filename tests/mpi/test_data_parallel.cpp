@@ -108,7 +108,9 @@ TEST(DataParallel, CorruptedReplicaIsDetectedNamingTheRank) {
   unsetenv("QZO_TEST_CORRUPT_RANK");
   EXPECT_NE(error.find("replica guard at step 2"), std::string::npos) << error;
   EXPECT_NE(error.find("rank " + std::to_string(victim) + " differs from rank 0"), std::string::npos) << error;
-  if (world().rank() == 0) EXPECT_EQ(log.status.rfind("failed: replica guard", 0), 0u) << log.status;
+  if (world().rank() == 0) {
+    EXPECT_EQ(log.status.rfind("failed: replica guard", 0), 0u) << log.status;
+  }
 }
 
 TEST(DataParallel, MismatchedConfigIsRejectedNamingTheKey) {
