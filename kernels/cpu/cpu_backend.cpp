@@ -17,7 +17,10 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   BackendKind kind() const override { return BackendKind::Cpu; }
-  std::string name() const override { return "cpu (" + std::to_string(omp_get_max_threads()) + " threads)"; }
+  std::string name() const override {
+    const int threads = omp_get_max_threads();
+    return "cpu (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
+  }
   void upload(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void download(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
