@@ -57,6 +57,8 @@ class Buffer {
   MemoryComponent component() const { return component_; }
   Backend* backend() const { return owner_; }
   void reset();  // frees now
+  // Counts the bytes against another component from now on (MeZO trains the weights).
+  void retag(MemoryComponent component);
 
  private:
   friend class Backend;

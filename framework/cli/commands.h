@@ -11,5 +11,6 @@ void add_quantize_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_replay_command(CLI::App& app);
 
 }  // namespace qzo::cli

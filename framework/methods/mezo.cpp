@@ -29,7 +29,10 @@ class MezoPerturbedWeights final : public WeightSource {
 
 }  // namespace
 
-MezoParameters::MezoParameters(Model& model) : model_(model) {}
+MezoParameters::MezoParameters(Model& model) : model_(model) {
+  // Every weight is what MeZO trains: the memory table counts them as trainable.
+  for (Parameter& p : model_.parameters()) p.values.retag(MemoryComponent::Trainable);
+}
 
 std::string MezoParameters::describe() const {
   return std::to_string(size()) + " weights of " + std::to_string(model_.parameters().size()) + " tensors (" +

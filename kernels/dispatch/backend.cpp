@@ -74,6 +74,14 @@ void Buffer::reset() {
   bytes_ = 0;
 }
 
+void Buffer::retag(MemoryComponent component) {
+  if (owner_) {
+    owner_->memory_.on_free(component_, bytes_);
+    owner_->memory_.on_alloc(component, bytes_);
+  }
+  component_ = component;
+}
+
 Buffer Backend::alloc(size_t bytes, MemoryComponent component) {
   Buffer b;
   b.component_ = component;
