@@ -43,6 +43,9 @@ def read_runs(path):
     runs = []
     with h5py.File(path, "r", swmr=True) as f:
         for name, group in f["runs"].items():
+            if group is None:  # an index link whose run file is gone (docs/hdf5-log.md)
+                print(f"plot.py: {path}: run {name} has no file, left out", file=sys.stderr)
+                continue
             attrs = group.attrs
             status = text(attrs.get("status", ""))
             if status != "finished":

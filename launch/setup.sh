@@ -12,7 +12,8 @@ cache=${QZO_CACHE:-$HOME/.cache/qzo}
 packages=(build-essential cmake ninja-build pkg-config
   libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
   libcli11-dev libopenblas-dev libopenblas-openmp-dev libpcre2-dev libutf8proc-dev
-  python3-numpy python3-h5py python3-matplotlib)
+  python3-numpy python3-h5py python3-matplotlib
+  clang libclang-rt-14-dev)  # clang + libFuzzer/ASan/UBSan runtimes: -DQZO_FUZZ=ON (docs/fuzzing.md)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

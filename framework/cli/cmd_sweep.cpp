@@ -4,6 +4,7 @@
 #include "kernels/backend.h"
 #include "framework/dist/mpi_communicator.h"
 #include "framework/sweep/sweep_runner.h"
+#include "framework/train/stop_signals.h"
 #include "framework/train/zo_trainer.h"
 
 namespace qzo::cli {
@@ -15,12 +16,14 @@ void add_sweep_command(CLI::App& app) {
   auto overrides = std::make_shared<std::vector<std::string>>();
   auto comm_kind = std::make_shared<std::string>();
   auto dry_run = std::make_shared<bool>(false);
+  auto overwrite = std::make_shared<bool>(false);
   auto flush_every = std::make_shared<int>(10);
   cmd->add_option("sweep", *sweep_path, "sweep YAML (e.g. experiments/ddc-ablation.yaml)")->required();
   cmd->add_option("--out", *output, "HDF5 log (default: the sweep's output:, else runs/<name>.h5)");
   cmd->add_option("--set", *overrides, "override a config key in every run: --set optim.steps=10");
   cmd->add_option("--comm", *comm_kind, "auto, local, mpi or nccl (as for train); default: the base config's dist.backend, else auto");
   cmd->add_flag("--dry-run", *dry_run, "list the runs and what would happen to each, run nothing");
+  cmd->add_flag("--overwrite", *overwrite, "replace a run directory that holds a run of another config");
   cmd->add_option("--flush-every", *flush_every, "step rows buffered between flushes of the log")
       ->check(CLI::PositiveNumber);
   cmd->callback([=] {
@@ -44,7 +47,16 @@ void add_sweep_command(CLI::App& app) {
       }
       return;
     }
-    const SweepOutcome done = run_sweep(spec, runs, out, *comm, run_training, stdout, *flush_every);
+    // The sweep decides from its log which runs to run again; a run directory holding a
+    // run of another config is still refused unless --overwrite.
+    RunOptions options;
+    options.rerun_finished = true;
+    options.overwrite = *overwrite;
+    const TrainFn train = [options](const Config& cfg, Communicator& c, RunLog* log) {
+      return run_training_with(options, cfg, c, log);
+    };
+    const StopSignals stop_signals;  // SIGINT/SIGTERM: the running run checkpoints and stops
+    const SweepOutcome done = run_sweep(spec, runs, out, *comm, train, stdout, *flush_every);
     if (comm->rank() == 0)
       std::printf("\nsweep %s: ran %d, skipped %d finished; tables: qzo report %s\n", spec.name.c_str(), done.ran,
                   done.skipped, out.c_str());

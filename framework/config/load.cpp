@@ -3,7 +3,9 @@
 #include "framework/config/load.h"
 
 #include <filesystem>
+#include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "framework/config/parse_value.h"
@@ -28,7 +30,40 @@ std::string node_kind(const YAML::Node& node) {
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   if (node.IsNull()) return "nothing";
-  return "'" + node.Scalar() + "'";
+  return quote_value(node.Scalar());
+}
+
+// Counts a text's documents without building them. YAML::LoadAll never returns on some
+// inputs (yaml-cpp 0.7: a document that starts with ',' yields empty documents forever
+// without consuming input), so the count stops when the parser stops moving.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start = YAML::Mark::null_mark();
+};
+
+// The number of documents in `text`; throws YAML::Exception on a syntax error.
+size_t count_documents(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  size_t count = 0;
+  int last_pos = -1;
+  while (parser.HandleNextDocument(counter)) {
+    if (counter.start.pos == last_pos)
+      fail(at(name, counter.start) + ": YAML syntax error: the parser cannot go past this point");
+    last_pos = counter.start.pos;
+    ++count;
+  }
+  return count;
 }
 
 class Loader {
@@ -37,19 +72,19 @@ class Loader {
 
   // `text` is the content of `name`; `identity` is its canonical path (cycle detection).
   void document(const std::string& text, const std::string& name, const std::string& identity) {
-    std::vector<YAML::Node> docs;
+    YAML::Node root;
     try {
-      docs = YAML::LoadAll(text);
+      const size_t documents = count_documents(text, name);
+      if (documents > 1)
+        fail(name + ": expected one YAML document, found " + std::to_string(documents));
+      if (documents == 1) root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-      fail(at(name, e.mark) + ": YAML syntax error: " + e.msg);
+      fail(at(name, e.mark) + ": YAML syntax error: " + escape_for_message(e.msg));
     }
-    if (docs.size() > 1)
-      fail(name + ": expected one YAML document, found " + std::to_string(docs.size()));
-    if (docs.empty() || docs[0].IsNull()) return;  // an empty file: all defaults
-    const YAML::Node& root = docs[0];
+    if (!root.IsDefined() || root.IsNull()) return;  // an empty file: all defaults
     if (!root.IsMap())
       fail(at(name, root.Mark()) + ": expected a mapping of keys at the top level, got " +
-           (root.IsSequence() ? "a list" : "'" + root.Scalar() + "'"));
+           node_kind(root));
 
     chain_.push_back({identity, name});
     for (const auto& entry : root)
@@ -82,10 +117,15 @@ class Loader {
       if (id != identity) continue;
       std::string cycle;
       for (const auto& link : chain_) cycle += link.second + " -> ";
-      fail(at(name, mark) + ": base '" + node.Scalar() + "' forms a cycle: " + cycle + cited);
+      fail(at(name, mark) + ": base " + quote_value(node.Scalar()) + " forms a cycle: " + cycle + cited);
     }
     if (!file_exists(target.string()))
-      fail(at(name, mark) + ": base '" + node.Scalar() + "' not found (looked for " + cited + ")");
+      fail(at(name, mark) + ": base " + quote_value(node.Scalar()) + " not found (looked for " +
+           escape_for_message(cited) + ")");
+    // A folder reads as empty text and /dev/zero never ends: only a regular file is a config.
+    if (!fs::is_regular_file(target, ec))
+      fail(at(name, mark) + ": base " + quote_value(node.Scalar()) + " is not a regular file (" +
+           escape_for_message(cited) + ")");
     file(target.string(), cited);
   }
 
@@ -100,7 +140,7 @@ class Loader {
       const std::string path = prefix.empty() ? word : prefix + "." + word;
       for (const auto& [other, line] : seen)
         if (other == word)
-          fail(where + ": duplicate key '" + path + "' (first set at line " +
+          fail(where + ": duplicate key " + quote_value(path) + " (first set at line " +
                std::to_string(line) + ")");
       seen.emplace_back(word, key.Mark().line + 1);
       if (prefix.empty() && word == Schema::kBaseKey) continue;  // read by document()
@@ -114,7 +154,7 @@ class Loader {
       } else if (const KeySpec* spec = schema_.find_key(path)) {
         config_.assign(path, value_from_yaml(*spec, value, name, key.Mark().line + 1), where);
       } else {
-        fail(where + ": unknown key '" + path + "'" + did_you_mean(schema_, path));
+        fail(where + ": unknown key " + quote_value(path) + did_you_mean(schema_, path));
       }
     }
   }

@@ -4,13 +4,40 @@
 #include "framework/core/error.h"
 
 namespace qzo {
+
+std::string escape_for_message(const std::string& text) {
+  constexpr size_t kMaxShown = 200;
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == kMaxShown) {
+      out += "...(" + std::to_string(text.size()) + " bytes)";
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string quote_value(const std::string& text) { return "'" + escape_for_message(text) + "'"; }
+
 namespace {
 
 std::string describe_node(const YAML::Node& node) {
   if (node.IsNull()) return "nothing";
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
-  return "'" + node.Scalar() + "'";
+  return quote_value(node.Scalar());
 }
 
 // One scalar (the value, or item `item` of a list when item > 0) parsed and range-checked.
@@ -18,7 +45,7 @@ Value read_scalar(const KeySpec& spec, ValueType type, const std::string& text, 
                   const std::string& where, size_t item) {
   const std::string subject =
       "key '" + spec.path + "'" + (item ? " item " + std::to_string(item) : "");
-  const std::string got = null_scalar ? "nothing" : "'" + text + "'";
+  const std::string got = null_scalar ? "nothing" : quote_value(text);
   std::optional<Value> v = parse_scalar(type, text, null_scalar);
   if (!v && type == ValueType::Enum) {
     std::string choices;
@@ -68,7 +95,9 @@ Value value_from_yaml(const KeySpec& spec, const YAML::Node& node, const std::st
                        0);
   }
   if (!node.IsSequence()) {
-    const std::string hint = node.IsScalar() ? " (write [" + node.Scalar() + "])" : "";
+    const std::string hint = node.IsScalar() && node.Scalar().find_first_of("\n\r") == std::string::npos
+                                 ? " (write [" + node.Scalar() + "])"
+                                 : "";
     fail(where + ": key '" + spec.path + "' expects " + expectation(spec.type) + ", got " +
          describe_node(node) + hint);
   }
@@ -98,11 +127,11 @@ Value value_from_text(const KeySpec& spec, const std::string& text, const std::s
       node = YAML::Load(t);
     } catch (const YAML::Exception& e) {
       fail(where + ": key '" + spec.path + "' expects " + expectation(spec.type) + " like [a, b] (" +
-           e.msg + ")");
+           escape_for_message(e.msg) + ")");
     }
     if (!node.IsSequence())
-      fail(where + ": key '" + spec.path + "' expects " + expectation(spec.type) + ", got '" +
-           text + "'");
+      fail(where + ": key '" + spec.path + "' expects " + expectation(spec.type) + ", got " +
+           quote_value(text));
     for (const YAML::Node& element : node) {
       if (!element.IsScalar())
         fail(where + ": key '" + spec.path + "' item " + std::to_string(items.size() + 1) +

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "framework/config/parse_value.h"
 #include "framework/config/suggest.h"
 #include "framework/core/error.h"
 
@@ -58,7 +59,7 @@ std::string KeySpec::violation(const Value& scalar) const {
     const std::string& s = std::get<std::string>(scalar);
     for (const std::string& c : choices)
       if (s == c) return "";
-    std::string why = "must be one of " + join(choices) + ", got '" + s + "'";
+    std::string why = "must be one of " + join(choices) + ", got " + quote_value(s);
     const std::string near = closest_match(s, choices);
     if (!near.empty()) why += " (did you mean '" + near + "'?)";
     return why;

@@ -106,7 +106,7 @@ void parse_file(const MappedFile& file, size_t file_index, std::map<std::string,
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(header, header + header_len);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
     fail(path + ": invalid JSON in safetensors header: " + one_line(e.what()));
   }
   if (!j.is_object()) fail(path + ": invalid safetensors header: expected a JSON object");
@@ -149,19 +149,20 @@ void parse_file(const MappedFile& file, size_t file_index, std::map<std::string,
     TensorView view;
     view.name = name;
     view.dtype = dtype;
-    // Saturating product: an absurd shape must fail the size check below, not wrap around.
-    uint64_t numel = 1;
+    // The product in TensorView::numel()'s order and type: an absurd shape must fail here, not
+    // wrap around -- a partial product past int64 counts even when a later 0 makes it empty.
+    int64_t numel = 1;
+    bool too_large = false;
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
         fail(where + ": shape entries must be non-negative integers, got " + one_line(d.dump()));
-      const uint64_t dim = d.get<uint64_t>();
-      view.shape.push_back(static_cast<int64_t>(dim));
-      if (__builtin_mul_overflow(numel, dim, &numel)) numel = std::numeric_limits<uint64_t>::max();
+      const int64_t dim = static_cast<int64_t>(d.get<uint64_t>());
+      view.shape.push_back(dim);
+      too_large |= __builtin_mul_overflow(numel, dim, &numel);
     }
     uint64_t expected = 0;
-    if (numel == std::numeric_limits<uint64_t>::max() ||
-        __builtin_mul_overflow(numel, uint64_t(dtype_size(dtype)), &expected))
-      fail(where + ": shape " + shape_string(view.shape) + " is too large (byte count overflows 64 bits)");
+    if (too_large || __builtin_mul_overflow(uint64_t(numel), uint64_t(dtype_size(dtype)), &expected))
+      fail(where + ": shape " + shape_string(view.shape) + " is too large (element count overflows 64 bits)");
     for (const auto& o : v["data_offsets"])
       if (!o.is_number_unsigned()) fail(where + ": data_offsets must be non-negative integers");
     const uint64_t begin = v["data_offsets"][0].get<uint64_t>();
@@ -228,7 +229,7 @@ struct SafetensorsReader::Impl {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(read_text_file(index_path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
       fail(index_path + ": invalid JSON: " + one_line(e.what()));
     }
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())

@@ -1,11 +1,10 @@
-// HDF5 plumbing for the run log: file opening and recovery, attributes, appendable columns.
+// HDF5 plumbing for the run log: file opening, group copies, attributes, appendable columns.
 #include "framework/log/hdf5_file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include "framework/core/error.h"
@@ -14,25 +13,7 @@ namespace qzo::h5 {
 
 namespace {
 
-// SWMR writing needs the latest file format (checksummed metadata, extensible-array chunk
-// indexes); every file the log creates uses it.
-H5::FileAccPropList latest_format() {
-  H5::FileAccPropList fapl;
-  fapl.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-  return fapl;
-}
-
-bool opens_for_writing(const std::string& path) {
-  const H5::FileAccPropList fapl = latest_format();
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.getId());
-  if (id < 0) return false;
-  H5Fclose(id);
-  return true;
-}
-
-// Copies scalar attributes and 1-D datasets of `src` into `dst`, recursively: everything a
-// run log holds. (H5Ocopy would do this, but HDF5 1.10.8 crashes copying variable-length
-// string attributes kept in dense storage, which every run group uses.)
+// Copies scalar attributes of `src` onto `dst`: every type a run log writes.
 void copy_attributes(const H5::H5Object& src, const H5::H5Object& dst) {
   for (int i = 0; i < src.getNumAttrs(); ++i) {
     const H5::Attribute attr = src.openAttribute(static_cast<unsigned>(i));
@@ -47,49 +28,6 @@ void copy_attributes(const H5::H5Object& src, const H5::H5Object& dst) {
       default: fail(src.getObjName() + ": attribute '" + name + "' has a type a run log never writes");
     }
   }
-}
-
-void copy_group(const H5::Group& src, const H5::Group& dst) {
-  copy_attributes(src, dst);
-  for (hsize_t i = 0; i < src.getNumObjs(); ++i) {
-    const std::string name = src.getObjnameByIdx(i);
-    if (src.childObjType(name) == H5O_TYPE_GROUP) {
-      copy_group(src.openGroup(name), dst.createGroup(name));
-      continue;
-    }
-    const H5::DataSet column = src.openDataSet(name);
-    const H5::DataType type = column.getDataType();
-    const size_t rows = static_cast<size_t>(column.getSpace().getSimpleExtentNpoints());
-    std::vector<char> bytes(rows * type.getSize());
-    if (rows) column.read(bytes.data(), type);
-    const H5::DataSet copy = create_column(dst, name, type, 1024);
-    append_rows(copy, type, bytes.data(), rows);
-    copy_attributes(column, copy);
-  }
-}
-
-// Copies /sweep and every /runs/<name> of a file that a killed writer left marked as open into
-// a fresh file, then moves the fresh file over the old one. The killed run keeps its rows up to
-// the last flush: a rerun replaces it, a run resumed from a checkpoint continues it.
-void rebuild_after_killed_writer(const std::string& path) {
-  const std::string fresh = path + ".rebuild";
-  try {
-    H5::H5File src(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ);
-    H5::H5File dst(fresh, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, latest_format());
-    if (src.nameExists("sweep")) copy_group(src.openGroup("sweep"), dst.createGroup("sweep"));
-    H5::Group dst_runs = dst.createGroup("runs");
-    if (src.nameExists("runs")) {
-      H5::Group runs = src.openGroup("runs");
-      for (hsize_t i = 0; i < runs.getNumObjs(); ++i) {
-        const std::string name = runs.getObjnameByIdx(i);
-        copy_group(runs.openGroup(name), dst_runs.createGroup(name));
-      }
-    }
-  } catch (const H5::Exception& e) {
-    std::filesystem::remove(fresh);
-    fail(path + ": cannot recover the log left by an interrupted writer (" + e.getDetailMsg() + ")");
-  }
-  std::filesystem::rename(fresh, path);
 }
 
 }  // namespace
@@ -117,27 +55,37 @@ void quiet_errors() {
   (void)once;
 }
 
-H5::H5File open_for_writing(const std::string& path, bool* rebuilt) {
+H5::FileAccPropList latest_format() {
+  H5::FileAccPropList fapl;
+  fapl.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  return fapl;
+}
+
+H5::H5File create_file(const std::string& path) {
   quiet_errors();
-  if (rebuilt) *rebuilt = false;
   try {
-    if (!std::filesystem::exists(path)) {
-      const auto parent = std::filesystem::path(path).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent);
-      H5::H5File file(path, H5F_ACC_EXCL, H5::FileCreatPropList::DEFAULT, latest_format());
-      file.createGroup("runs");
-      return file;
-    }
-    if (!opens_for_writing(path)) {
-      if (H5Fis_hdf5(path.c_str()) <= 0) fail(path + ": not an HDF5 file");
-      rebuild_after_killed_writer(path);
-      if (rebuilt) *rebuilt = true;
-    }
-    H5::H5File file(path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, latest_format());
-    if (!file.nameExists("runs")) file.createGroup("runs");
-    return file;
+    return H5::H5File(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, latest_format());
   } catch (const H5::Exception& e) {
-    fail(path + ": cannot open the run log for writing (" + e.getDetailMsg() + ")");
+    fail(path + ": cannot create (" + e.getDetailMsg() + ")");
+  }
+}
+
+void copy_group(const H5::Group& src, const H5::Group& dst) {
+  copy_attributes(src, dst);
+  for (hsize_t i = 0; i < src.getNumObjs(); ++i) {
+    const std::string name = src.getObjnameByIdx(i);
+    if (src.childObjType(name) == H5O_TYPE_GROUP) {
+      copy_group(src.openGroup(name), dst.createGroup(name));
+      continue;
+    }
+    const H5::DataSet column = src.openDataSet(name);
+    const H5::DataType type = column.getDataType();
+    const size_t rows = static_cast<size_t>(column.getSpace().getSimpleExtentNpoints());
+    std::vector<char> bytes(rows * type.getSize());
+    if (rows) column.read(bytes.data(), type);
+    const H5::DataSet copy = create_column(dst, name, type, 1024);
+    append_rows(copy, type, bytes.data(), rows);
+    copy_attributes(column, copy);
   }
 }
 

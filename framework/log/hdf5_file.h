@@ -1,6 +1,6 @@
 // Small RAII-friendly helpers over the HDF5 C++ API shared by the run-log writer and reader:
-// opening a log file (creating it, or rebuilding it after a writer was killed), scalar
-// attributes, and 1-D chunked datasets that grow by appending.
+// opening and creating log files, copying a run group, scalar attributes, and 1-D chunked
+// datasets that grow by appending.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -30,11 +30,15 @@ class WriterLock {
   int fd_ = -1;
 };
 
-// Opens `path` for writing, creating it (latest file format, which SWMR needs) when absent.
-// A file left open by a killed SWMR writer cannot be reopened for writing, so it is rebuilt:
-// its runs, the killed one with the rows it had flushed, are copied into a fresh file that
-// replaces it. `rebuilt` tells the caller that happened.
-H5::H5File open_for_writing(const std::string& path, bool* rebuilt = nullptr);
+// File access in the latest file format (checksummed metadata, extensible-array chunk indexes),
+// which SWMR writing needs; every file the log creates or writes uses it.
+H5::FileAccPropList latest_format();
+// Creates (or truncates) `path` in the latest format.
+H5::H5File create_file(const std::string& path);
+// Copies the attributes and 1-D datasets of `src` into `dst`, recursively: everything a run
+// group holds. Works on a file a killed SWMR writer left open (opened for reading). (H5Ocopy
+// crashes HDF5 1.10.8 on variable-length string attributes in dense storage.)
+void copy_group(const H5::Group& src, const H5::Group& dst);
 // Opens `path` read-only; readable while a writer is live and after it was killed (SWMR read).
 H5::H5File open_for_reading(const std::string& path);
 

@@ -1,10 +1,14 @@
-// Reads /runs/<name> groups written by Hdf5RunLog (schema: docs/hdf5-log.md).
+// Reads /runs/<name> groups written by Hdf5RunLog (schema: docs/hdf5-log.md): from the run
+// files an index names, or from a single-file log of the layout before per-run files.
 #include "framework/log/hdf5_log_reader.h"
 
+#include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "framework/core/error.h"
 #include "framework/log/hdf5_file.h"
+#include "framework/log/hdf5_run_files.h"
 
 namespace qzo {
 
@@ -29,7 +33,7 @@ nlohmann::json parse_json_attr(const H5::Group& run, const std::string& name, co
   if (!text || text->empty()) return nlohmann::json::object();
   try {
     return nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {  // parse_error, and out_of_range for 1e999
     fail(where + ": attribute '" + name + "' is not valid JSON");
   }
 }
@@ -96,9 +100,11 @@ LoggedRun read_run(const H5::Group& run, const std::string& where, bool with_col
 
 }  // namespace
 
-std::vector<LoggedRun> read_run_log(const std::string& path, bool with_columns) {
+namespace {
+
+// Every /runs/<name> group of a single-file log (a run's own file is one, holding one run).
+std::vector<LoggedRun> read_groups(const H5::H5File& file, const std::string& path, bool with_columns) {
   std::vector<LoggedRun> out;
-  const H5::H5File file = h5::open_for_reading(path);
   std::string where = path;
   try {
     if (!file.nameExists("runs")) fail(path + ": no /runs group (not a qzo run log)");
@@ -112,6 +118,51 @@ std::vector<LoggedRun> read_run_log(const std::string& path, bool with_columns) 
     fail(where + ": cannot read (" + e.getDetailMsg() + ")");
   }
   return out;
+}
+
+// The runs of an index: those it links and those with a file in its folder (a kill between a
+// run's file and the index leaves one unlinked), each read from its own file. A run file that
+// cannot be read is one unfinished run, named with the reason: never the end of the others.
+std::vector<LoggedRun> read_indexed(const H5::H5File& index, const std::string& path, bool with_columns) {
+  std::set<std::string> names;
+  try {
+    if (index.nameExists("runs")) {
+      const H5::Group runs = index.openGroup("runs");
+      for (hsize_t i = 0; i < runs.getNumObjs(); ++i) names.insert(runs.getObjnameByIdx(i));
+    }
+  } catch (const H5::Exception& e) {
+    fail(path + ": cannot read the index (" + e.getDetailMsg() + ")");
+  }
+  for (const std::string& name : h5::runs_with_files(path)) names.insert(name);
+  std::vector<LoggedRun> out;
+  for (const std::string& name : names) {
+    const std::string file = h5::run_file(path, name);
+    if (name.empty() || name.find('/') != std::string::npos || !std::filesystem::exists(file)) continue;
+    try {
+      const H5::H5File one = h5::open_for_reading(file);
+      for (LoggedRun& run : read_groups(one, file, with_columns))
+        if (run.info.name == name) out.push_back(std::move(run));
+    } catch (const Error& e) {
+      LoggedRun unreadable;
+      unreadable.info.name = name;
+      unreadable.status = std::string("unreadable: ") + e.what();
+      out.push_back(std::move(unreadable));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<LoggedRun> read_run_log(const std::string& path, bool with_columns) {
+  const H5::H5File file = h5::open_for_reading(path);
+  bool index = false;
+  try {
+    index = h5::read_string_attr(file, "layout").value_or("") == "index";
+  } catch (const H5::Exception& e) {
+    fail(path + ": cannot read (" + e.getDetailMsg() + ")");
+  }
+  return index ? read_indexed(file, path, with_columns) : read_groups(file, path, with_columns);
 }
 
 }  // namespace qzo

@@ -21,7 +21,9 @@ struct LoggedSteps {
 
 struct LoggedRun {
   RunInfo info;  // name, config, method, quantizer, task, metric, backend, world size, seed, hosts
-  std::string status;  // "running" (never finished: killed, or still going), "finished", "failed: ..."
+  // "running" (never finished: killed, or still going), "finished", "failed: ...", or
+  // "unreadable: <why>" for a run file of an index that cannot be read (only info.name is set)
+  std::string status;
   std::string git_commit, start_time, end_time;
   nlohmann::json labels = nlohmann::json::object();  // the sweep point this run is
   int sweep_index = -1;                               // its position in the sweep file
@@ -31,9 +33,10 @@ struct LoggedRun {
   bool finished() const { return status == "finished"; }
 };
 
-// Runs in the file's link order (name order). With `with_columns` false the step and eval
-// columns are left empty (enough to decide what a sweep must still run). Throws one line
-// naming the file and the group when it is not a run log.
+// Runs in name order: an index's run files (docs/hdf5-log.md), or the groups of a single-file
+// log (the layout before per-run files, and each run's own file). With `with_columns` false
+// the step and eval columns are left empty (enough to decide what a sweep must still run).
+// Throws one line naming the file and the group when it is not a run log.
 std::vector<LoggedRun> read_run_log(const std::string& path, bool with_columns = true);
 
 }  // namespace qzo

@@ -1,13 +1,16 @@
-// Writing /runs/<name> of a run log: structure at begin(), SWMR appends while training,
-// summary attributes after the SWMR session is closed (attributes cannot change under SWMR).
+// Writing /runs/<name> of a run log into the run's own file: structure at begin() and summary
+// attributes at finish(), each into a new copy of the file renamed into place; SWMR appends
+// while training (attributes cannot change under SWMR).
 #include "framework/log/hdf5_run_log.h"
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "framework/core/error.h"
 #include "framework/log/hdf5_file.h"
 #include "framework/log/hdf5_provenance.h"
+#include "framework/log/hdf5_run_files.h"
 
 namespace qzo {
 
@@ -102,32 +105,50 @@ void Hdf5RunLog::close_live() noexcept {
 
 namespace {
 
-// Opens the columns of `run`, creating them in a new group or keeping what an earlier attempt
-// of a resumed run logged before its checkpoint: step rows before `resume_step` and the dev
-// evaluations up to it (the resumed run logs the zero-shot and final evaluations again).
-void open_columns(Hdf5RunLog::Columns& c, const H5::Group& run, bool fresh, int64_t resume_step) {
-  const auto column = [&](const H5::Group& group, const char* name, const H5::DataType& type, hsize_t chunk) {
-    return fresh ? h5::create_column(group, name, type, chunk) : group.openDataSet(name);
-  };
-  const H5::Group steps = fresh ? run.createGroup("steps") : run.openGroup("steps");
-  c.step = column(steps, "step", kI64, kStepChunk);
-  c.perturbation = column(steps, "perturbation", H5::PredType::STD_I32LE, kStepChunk);
-  c.loss_plus = column(steps, "loss_plus", kF64, kStepChunk);
-  c.loss_minus = column(steps, "loss_minus", kF64, kStepChunk);
-  c.proj_grad_raw = column(steps, "proj_grad_raw", kF64, kStepChunk);
-  c.proj_grad_clipped = column(steps, "proj_grad_clipped", kF64, kStepChunk);
-  c.clipped = column(steps, "clipped", H5::PredType::STD_U8LE, kStepChunk);
-  c.lr = column(steps, "lr", kF64, kStepChunk);
-  c.tokens = column(steps, "tokens", kI64, kStepChunk);
-  c.wall_s = column(steps, "wall_s", kF64, kStepChunk);
-  c.skipped_steps = column(steps, "skipped_steps", kI64, kStepChunk);
-  const H5::Group eval = fresh ? run.createGroup("eval") : run.openGroup("eval");
-  c.eval_step = column(eval, "step", kI64, kEvalChunk);
-  c.eval_split = column(eval, "split", text_cell(), kEvalChunk);
-  c.eval_metric = column(eval, "metric", text_cell(), kEvalChunk);
-  c.eval_value = column(eval, "value", kF64, kEvalChunk);
-  if (fresh) return;
+// Opens the columns of a run group for appending.
+void open_columns(Hdf5RunLog::Columns& c, const H5::Group& run) {
+  const H5::Group steps = run.openGroup("steps"), eval = run.openGroup("eval");
+  c.step = steps.openDataSet("step");
+  c.perturbation = steps.openDataSet("perturbation");
+  c.loss_plus = steps.openDataSet("loss_plus");
+  c.loss_minus = steps.openDataSet("loss_minus");
+  c.proj_grad_raw = steps.openDataSet("proj_grad_raw");
+  c.proj_grad_clipped = steps.openDataSet("proj_grad_clipped");
+  c.clipped = steps.openDataSet("clipped");
+  c.lr = steps.openDataSet("lr");
+  c.tokens = steps.openDataSet("tokens");
+  c.wall_s = steps.openDataSet("wall_s");
+  c.skipped_steps = steps.openDataSet("skipped_steps");
+  c.eval_step = eval.openDataSet("step");
+  c.eval_split = eval.openDataSet("split");
+  c.eval_metric = eval.openDataSet("metric");
+  c.eval_value = eval.openDataSet("value");
+}
 
+void create_columns(const H5::Group& run) {
+  const H5::Group steps = run.createGroup("steps"), eval = run.createGroup("eval");
+  h5::create_column(steps, "step", kI64, kStepChunk);
+  h5::create_column(steps, "perturbation", H5::PredType::STD_I32LE, kStepChunk);
+  for (const char* name : {"loss_plus", "loss_minus", "proj_grad_raw", "proj_grad_clipped"})
+    h5::create_column(steps, name, kF64, kStepChunk);
+  h5::create_column(steps, "clipped", H5::PredType::STD_U8LE, kStepChunk);
+  h5::create_column(steps, "lr", kF64, kStepChunk);
+  h5::create_column(steps, "tokens", kI64, kStepChunk);
+  h5::create_column(steps, "wall_s", kF64, kStepChunk);
+  h5::create_column(steps, "skipped_steps", kI64, kStepChunk);
+  h5::create_column(eval, "step", kI64, kEvalChunk);
+  h5::create_column(eval, "split", text_cell(), kEvalChunk);
+  h5::create_column(eval, "metric", text_cell(), kEvalChunk);
+  h5::create_column(eval, "value", kF64, kEvalChunk);
+}
+
+// Keeps what an earlier attempt of a resumed run logged before its checkpoint: step rows
+// before `resume_step` and the dev evaluations up to it (the resumed run logs the zero-shot
+// and final evaluations again).
+void keep_rows_before(const H5::Group& run, int64_t resume_step) {
+  Hdf5RunLog::Columns c;
+  open_columns(c, run);
+  const H5::Group steps = run.openGroup("steps"), eval = run.openGroup("eval");
   const std::vector<int64_t> step_rows = h5::read_ints(steps, "step");
   size_t keep = 0;
   while (keep < step_rows.size() && step_rows[keep] < resume_step) ++keep;
@@ -138,13 +159,34 @@ void open_columns(Hdf5RunLog::Columns& c, const H5::Group& run, bool fresh, int6
   const std::vector<int64_t> eval_steps = h5::read_ints(eval, "step");
   const std::vector<std::string> splits = h5::read_texts(eval, "split"), metrics = h5::read_texts(eval, "metric");
   const std::vector<double> values = h5::read_doubles(eval, "value");
+  const size_t rows = std::min({eval_steps.size(), splits.size(), metrics.size(), values.size()});
   for (const H5::DataSet* d : {&c.eval_step, &c.eval_split, &c.eval_metric, &c.eval_value}) h5::keep_rows(*d, 0);
-  for (size_t i = 0; i < eval_steps.size(); ++i)
+  for (size_t i = 0; i < rows; ++i)
     if (splits[i] == "dev" && eval_steps[i] <= resume_step)
       append_eval(c, {eval_steps[i], splits[i], metrics[i], values[i]});
 }
 
+// Copies the earlier attempt's group from its file (one a killed SWMR writer left open
+// included) into `runs`; false, leaving nothing behind, when there is none to continue.
+bool copy_earlier_attempt(const std::string& file, const std::string& name, const H5::Group& runs) {
+  if (!std::filesystem::exists(file)) return false;
+  try {
+    const H5::H5File old = h5::open_for_reading(file);
+    if (!old.nameExists("runs") || !old.openGroup("runs").nameExists(name)) return false;
+    const H5::Group run = old.openGroup("runs").openGroup(name);
+    if (!run.nameExists("steps") || !run.nameExists("eval")) return false;
+    h5::copy_group(run, runs.createGroup(name));
+    return true;
+  } catch (...) {  // H5::Exception or qzo::Error
+    // An unreadable earlier attempt (damaged outside qzo): the run starts a fresh group.
+    if (runs.nameExists(name)) runs.unlink(name);
+    return false;
+  }
+}
+
 }  // namespace
+
+std::string Hdf5RunLog::run_path() const { return h5::run_file(path_, run_name_); }
 
 void Hdf5RunLog::begin(const RunInfo& info) {
   if (live_) fail(path_ + ": run '" + run_name_ + "' is still open; finish it before beginning '" + info.name + "'");
@@ -153,15 +195,15 @@ void Hdf5RunLog::begin(const RunInfo& info) {
   run_name_ = info.name;
   lock_.reset();  // a lock left by a begin() that failed: the new one would conflict with it
   lock_ = std::make_unique<h5::WriterLock>(path_);
-  std::unique_ptr<Live> live;
-  guarded(path_, "begin the run", [&] {
-    H5::H5File file = h5::open_for_writing(path_);
-    H5::Group runs = file.openGroup("runs");
-    const bool continues = info.resume_step > 0 && runs.nameExists(info.name) &&
-                           runs.openGroup(info.name).nameExists("steps");
-    if (!continues && runs.nameExists(info.name)) runs.unlink(info.name);  // an unfinished earlier attempt
-    live = std::make_unique<Live>(file, continues ? runs.openGroup(info.name) : runs.createGroup(info.name));
-    const H5::Group& run = live->run;
+  h5::split_single_file_log(path_);  // a log from before per-run files: each run gets its file
+  const std::string file = run_path(), tmp = file + ".tmp";
+  std::filesystem::create_directories(h5::runs_dir(path_));
+  // The run's new file is built whole under a temporary name: a kill leaves the old one.
+  guarded(tmp, "begin the run", [&] {
+    const H5::H5File fresh = h5::create_file(tmp);
+    const H5::Group runs = fresh.createGroup("runs");
+    const bool continues = info.resume_step > 0 && copy_earlier_attempt(file, info.name, runs);
+    const H5::Group run = continues ? runs.openGroup(info.name) : runs.createGroup(info.name);
     h5::write_attr(run, "name", info.name);
     h5::write_attr(run, "config", info.config_yaml);
     h5::write_attr(run, "config_hash", info.config_hash);
@@ -170,6 +212,7 @@ void Hdf5RunLog::begin(const RunInfo& info) {
     h5::write_attr(run, "task", info.task);
     h5::write_attr(run, "metric", info.metric);
     h5::write_attr(run, "backend", info.backend);
+    h5::kill_point_for_tests("begin");
     h5::write_attr(run, "world_size", int64_t{info.world_size});
     h5::write_attr(run, "seed", info.seed);
     h5::write_attr(run, "hosts", join(info.hosts, ","));
@@ -179,11 +222,18 @@ void Hdf5RunLog::begin(const RunInfo& info) {
     h5::write_attr(run, "labels", labels_.dump());
     h5::write_attr(run, "sweep_index", int64_t{sweep_index_});
     h5::write_attr(run, "status", std::string("running"));
-    open_columns(live->columns, run, !continues, info.resume_step);
-    // The truncated columns go to disk before SWMR writing, which only appends from here on.
-    live->file.flush(H5F_SCOPE_GLOBAL);
+    if (continues) keep_rows_before(run, info.resume_step);
+    else create_columns(run);
+  });
+  h5::replace_file(tmp, file);
+  h5::write_index(path_);
+  std::unique_ptr<Live> live;
+  guarded(file, "begin the run", [&] {
+    H5::H5File opened(file, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, h5::latest_format());
+    live = std::make_unique<Live>(opened, opened.openGroup("runs").openGroup(info.name));
+    open_columns(live->columns, live->run);
     // From here on only appends: what a killed writer leaves stays readable.
-    if (H5Fstart_swmr_write(live->file.getId()) < 0) fail(path_ + ": cannot start SWMR writing");
+    if (H5Fstart_swmr_write(live->file.getId()) < 0) fail(file + ": cannot start SWMR writing");
   });
   live_ = std::move(live);
   pending_.clear();
@@ -236,34 +286,46 @@ void Hdf5RunLog::eval(const EvalRecord& record) {
   });
 }
 
+void Hdf5RunLog::sync() {
+  if (!live_) return;
+  flush_steps();
+  const std::string file = run_path();
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(live_->file.getId(), H5P_DEFAULT, &handle) < 0 || !handle)
+    fail(file + ": cannot reach the file descriptor to fsync");
+  h5::sync_descriptor(*static_cast<int*>(handle), file);
+}
+
 void Hdf5RunLog::finish(const nlohmann::json& summary, const std::string& status) {
   if (!live_) fail(path_ + ": finish() without begin()");
   flush_steps();
   live_.reset();  // ends the SWMR session: attributes can be written again
-  guarded(path_, "finish the run", [&] {
-    H5::H5File file = h5::open_for_writing(path_);
-    H5::Group run = file.openGroup("runs").openGroup(run_name_);
+  // Into a copy renamed into place: a kill leaves the file as it was, every row in it.
+  const std::string file = run_path(), tmp = file + ".tmp";
+  std::error_code ec;
+  std::filesystem::copy_file(file, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) fail(file + ": cannot copy to " + tmp + " to finish the run (" + ec.message() + ")");
+  guarded(tmp, "finish the run", [&] {
+    const H5::H5File copy(tmp, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, h5::latest_format());
+    const H5::Group run = copy.openGroup("runs").openGroup(run_name_);
     h5::write_attr(run, "end_time", utc_timestamp());
     if (summary.is_object() && !summary.empty()) {
       h5::write_attr(run, "summary", summary.dump());
       write_summary_attrs(run, summary);
     }
-    // Last, so that a crash in between leaves the run looking unfinished.
+    h5::kill_point_for_tests("finish");
+    // Last, so that a run whose status says finished holds everything else.
     h5::write_attr(run, "status", status);
   });
+  h5::replace_file(tmp, file);
   lock_.reset();
 }
 
 void write_sweep_info(const std::string& path, const std::string& name, const std::string& sweep_file,
                       const std::string& sweep_text) {
   const h5::WriterLock lock(path);
-  guarded(path, "record the sweep", [&] {
-    H5::H5File file = h5::open_for_writing(path);
-    H5::Group sweep = file.nameExists("sweep") ? file.openGroup("sweep") : file.createGroup("sweep");
-    h5::write_attr(sweep, "name", name);
-    h5::write_attr(sweep, "file", sweep_file);
-    h5::write_attr(sweep, "text", sweep_text);
-  });
+  h5::split_single_file_log(path);
+  h5::write_index(path, h5::SweepHeader{name, sweep_file, sweep_text});
 }
 
 }  // namespace qzo

@@ -1,7 +1,9 @@
-// The HDF5 RunLog (schema: docs/hdf5-log.md): one file per sweep, a group /runs/<name> per
-// run with its config and provenance, per-step and eval columns appended while it trains under
-// SWMR (a killed run leaves a readable file holding every row up to the last flush), and
-// memory, communication and summary attributes once it finishes.
+// The HDF5 RunLog (schema: docs/hdf5-log.md): one log per sweep, an index file linking one
+// file per run (hdf5_run_files.h), each holding /runs/<name> with its config and provenance,
+// per-step and eval columns appended while it trains under SWMR (a killed run leaves a readable
+// file holding every row up to the last flush), and memory, communication and summary
+// attributes once it finishes. Begin and finish metadata are written into a new copy of the
+// run's file that is renamed into place, so a kill never leaves any file half-written.
 #pragma once
 #include <memory>
 #include <string>
@@ -31,14 +33,17 @@ class Hdf5RunLog : public RunLog {
   // The run's position in its sweep file (reports list rows in sweep order); -1: none.
   void set_sweep_index(int index) { sweep_index_ = index; }
 
-  // Replaces any earlier group of the same run name, unless info.resume_step > 0: then the
-  // earlier group is continued, keeping its rows before the checkpoint.
+  // Replaces any earlier file of the same run name, unless info.resume_step > 0: then the
+  // earlier run is continued, keeping its rows before the checkpoint. Other runs' files are
+  // never opened.
   void begin(const RunInfo& info) override;
   void step(const StepRecord& record) override;
   void eval(const EvalRecord& record) override;
+  void sync() override;  // flushes buffered steps, then fsyncs the run's file
   void finish(const nlohmann::json& summary, const std::string& status) override;
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return path_; }  // the index
+  std::string run_path() const;                      // this run's own file
 
   struct Columns;  // the step and eval datasets
 
@@ -57,7 +62,7 @@ class Hdf5RunLog : public RunLog {
   std::vector<StepRecord> pending_;
 };
 
-// Records the sweep a file belongs to in /sweep (name, source file, its YAML text).
+// Records the sweep a log belongs to in the index's /sweep (name, source file, its YAML text).
 void write_sweep_info(const std::string& path, const std::string& name, const std::string& sweep_file,
                       const std::string& sweep_text);
 

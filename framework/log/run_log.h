@@ -50,6 +50,9 @@ class RunLog {
   virtual void begin(const RunInfo& info) = 0;
   virtual void step(const StepRecord& record) = 0;
   virtual void eval(const EvalRecord& record) = 0;
+  // Puts everything logged so far on disk (written, flushed and fsynced): the trainer calls it
+  // before writing a checkpoint, so that the rows a resume keeps survive a crash of the machine.
+  virtual void sync() {}
   // The run's summary (see run_training): final metric, memory, bytes per step, timings.
   // status is "finished" or "failed: <message>".
   virtual void finish(const nlohmann::json& summary, const std::string& status) = 0;

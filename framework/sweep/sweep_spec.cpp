@@ -18,11 +18,26 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kSweepKeys = {"name", "base", "output", "set", "grid", "zip"};
+// Every run's config is built before anything runs: a grid past this is a typo, not a plan.
+constexpr size_t kMaxRuns = 100'000;
 
 int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
 
 std::string at(const std::string& file, const YAML::Node& node) {
   return file + ":" + std::to_string(line_of(node));
+}
+
+std::string node_kind(const YAML::Node& node) {
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsNull()) return "nothing";
+  return quote_value(node.Scalar());
+}
+
+// A mapping key as text; `{a: 1}: x` or `[a]: x` are keys YAML allows and a sweep does not.
+std::string key_text(const std::string& file, const YAML::Node& key) {
+  if (!key.IsScalar()) fail(at(file, key) + ": keys must be plain names, got " + node_kind(key));
+  return key.Scalar();
 }
 
 // The text a value was written with, for run names and labels.
@@ -54,7 +69,8 @@ class SweepParser {
            schema_.children(key).front().name + "')");
     if (!schema_.find_key(key)) {
       const std::string near = schema_.suggest(key);
-      fail(where + ": unknown key '" + key + "' in " + section + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+      fail(where + ": unknown key " + quote_value(key) + " in " + section +
+           (near.empty() ? "" : " (did you mean '" + near + "'?)"));
     }
     if (key == "log.name")
       fail(where + ": key 'log.name' cannot be swept: the sweep names each run after its axis values");
@@ -68,15 +84,15 @@ class SweepParser {
     SweepAxis axis;
     size_t length = 0;
     for (const auto& entry : group) {
-      const std::string key = entry.first.as<std::string>();
+      const std::string key = key_text(file_, entry.first);
       const YAML::Node& values = entry.second;
       if (!values.IsSequence() || values.size() == 0)
-        fail(at(file_, entry.first) + ": " + section + " key '" + key + "' needs a non-empty list of values");
+        fail(at(file_, entry.first) + ": " + section + " key " + quote_value(key) + " needs a non-empty list of values");
       if (axis.keys.empty()) {
         length = values.size();
         axis.points.resize(length);
       } else if (values.size() != length) {
-        fail(at(file_, entry.first) + ": zip key '" + key + "' has " + std::to_string(values.size()) +
+        fail(at(file_, entry.first) + ": zip key " + quote_value(key) + " has " + std::to_string(values.size()) +
              " values but '" + axis.keys.front() + "' has " + std::to_string(length));
       }
       check_key(key, entry.first, section);
@@ -113,25 +129,28 @@ SweepSpec load_sweep(const std::string& path, const Schema& schema) {
   try {
     root = YAML::Load(spec.text);
   } catch (const YAML::Exception& e) {
-    fail(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML (" + e.msg + ")");
+    fail(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML (" + escape_for_message(e.msg) + ")");
   }
   if (!root.IsMap()) fail(path + ": a sweep file maps name, base, output, set, grid and zip");
   SweepParser parser(path, schema);
   for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string key = key_text(path, entry.first);
     const YAML::Node& node = entry.second;
     if (key == "name") {
       spec.name = text_scalar(path, node, "name");
     } else if (key == "base") {
       const std::string base = text_scalar(path, node, "base");
       spec.base = (fs::path(path).parent_path() / base).lexically_normal().string();
-      if (!file_exists(spec.base)) fail(at(path, node) + ": base config '" + base + "' not found at " + spec.base);
+      if (!file_exists(spec.base))
+        fail(at(path, node) + ": base config " + quote_value(base) + " not found at " + quote_value(spec.base));
+      if (!fs::is_regular_file(spec.base))  // a folder, /dev/zero: never a config
+        fail(at(path, node) + ": base config " + quote_value(base) + " is not a regular file");
     } else if (key == "output") {
       spec.output = text_scalar(path, node, "output");
     } else if (key == "set") {
       if (!node.IsMap()) fail(at(path, node) + ": set must map config keys to values");
       for (const auto& item : node) {
-        const std::string set_key = item.first.as<std::string>();
+        const std::string set_key = key_text(path, item.first);
         parser.check_key(set_key, item.first, "set");
         spec.set.push_back(parser.value(set_key, item.second));
       }
@@ -139,9 +158,9 @@ SweepSpec load_sweep(const std::string& path, const Schema& schema) {
       if (!node.IsMap()) fail(at(path, node) + ": grid must map config keys to lists of values");
       for (const auto& item : node) {
         SweepAxis axis;  // each grid key is an axis of its own
-        const std::string grid_key = item.first.as<std::string>();
+        const std::string grid_key = key_text(path, item.first);
         if (!item.second.IsSequence() || item.second.size() == 0)
-          fail(at(path, item.first) + ": grid key '" + grid_key + "' needs a non-empty list of values");
+          fail(at(path, item.first) + ": grid key " + quote_value(grid_key) + " needs a non-empty list of values");
         parser.check_key(grid_key, item.first, "grid");
         axis.keys.push_back(grid_key);
         for (const auto& v : item.second) axis.points.push_back({parser.value(grid_key, v)});
@@ -155,13 +174,17 @@ SweepSpec load_sweep(const std::string& path, const Schema& schema) {
       }
     } else {
       const std::string near = closest_match(key, kSweepKeys);
-      fail(at(path, entry.first) + ": unknown sweep key '" + key + "'" +
+      fail(at(path, entry.first) + ": unknown sweep key " + quote_value(key) +
            (near.empty() ? " (expected name, base, output, set, grid or zip)" : " (did you mean '" + near + "'?)"));
     }
   }
   if (spec.base.empty()) fail(path + ": missing 'base' (the run config every run starts from)");
   if (spec.name.empty()) spec.name = fs::path(path).stem().string();
   if (spec.output.empty()) spec.output = "runs/" + spec.name + ".h5";
+  size_t runs = 1;
+  for (const SweepAxis& axis : spec.axes)
+    if (__builtin_mul_overflow(runs, axis.points.size(), &runs) || runs > kMaxRuns)
+      fail(path + ": the grid and zip axes make more than " + std::to_string(kMaxRuns) + " runs");
   return spec;
 }
 
@@ -201,7 +224,7 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec, const Schema& schema,
     const auto [it, fresh] = names.emplace(name, runs.size());
     if (!fresh)
       fail(spec.file + ": runs " + std::to_string(it->second + 1) + " and " + std::to_string(runs.size() + 1) +
-           " are the same point '" + name + "' (repeated axis values)");
+           " are the same point " + quote_value(name) + " (repeated axis values)");
     runs.push_back({name, std::move(point), std::move(config)});
     // Odometer over the axes: the last one turns fastest.
     more = false;

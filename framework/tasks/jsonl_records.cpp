@@ -19,7 +19,7 @@ std::vector<TaskRecord> read_jsonl_records(const std::string& path) {
     nlohmann::json value;
     try {
       value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
       std::string why = e.what();
       const size_t bracket = why.find("] ");  // drop nlohmann's "[json.exception...] " tag
       if (why.rfind("[json.exception", 0) == 0 && bracket != std::string::npos) why.erase(0, bracket + 2);

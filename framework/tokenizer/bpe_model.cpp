@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "framework/core/error.h"
+#include "framework/tokenizer/json_fields.h"
 #include "framework/tokenizer/unicode_text.h"
 
 namespace qzo::tok {
@@ -91,13 +92,20 @@ std::unique_ptr<BpeModel> BpeModel::from_parts(const nlohmann::json& model, cons
   // id -> token first, so that the lookup table can refer to tokens by id.
   int64_t max_id = -1;
   for (const auto& [token, id] : parts.vocab) max_id = std::max(max_id, id);
+  // The tables below are indexed by id: {"a": 2000000000} would ask for 64 GB. Real vocabularies
+  // are dense (ids 0..n-1); allow gaps, not ids far past the token count.
+  const int64_t id_limit = 16 * static_cast<int64_t>(parts.vocab.size()) + 65536;
+  if (max_id >= id_limit)
+    fail(where + ": model.vocab id " + std::to_string(max_id) + " is far past its " +
+         std::to_string(parts.vocab.size()) + " tokens (ids are expected to be dense, below " +
+         std::to_string(id_limit) + ")");
   bpe->tokens_.assign(static_cast<size_t>(max_id + 1), std::string());
   bpe->has_token_.assign(static_cast<size_t>(max_id + 1), 0);
   for (const auto& [token, id] : parts.vocab) {
     const auto i = static_cast<size_t>(id);
     if (bpe->has_token_[i])
-      fail(where + ": model.vocab gives id " + std::to_string(i) + " to both '" + bpe->tokens_[i] +
-           "' and '" + token + "'");
+      fail(where + ": model.vocab gives id " + std::to_string(i) + " to both " + shown(bpe->tokens_[i]) +
+           " and " + shown(token));
     bpe->tokens_[i] = token;
     bpe->has_token_[i] = 1;
   }

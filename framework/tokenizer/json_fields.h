@@ -21,6 +21,10 @@ struct JsonPlace {
   [[noreturn]] void fail(const std::string& what) const;
 };
 
+// A token or value from the file in single quotes, fit for a one-line message: control bytes
+// (a "\n" token is common) as \n or \xNN, long text cut short.
+std::string shown(const std::string& text);
+
 const json& required_field(const json& object, const char* field, const JsonPlace& place);
 std::string required_string(const json& object, const char* field, const JsonPlace& place);
 std::string string_or(const json& object, const char* field, const std::string& fallback, const JsonPlace& place);

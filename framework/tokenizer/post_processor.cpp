@@ -46,7 +46,7 @@ std::unique_ptr<PostProcessor> make_template(const json& config, const JsonPlace
     const json& item = single[i];
     if (item.is_object() && item.contains("Sequence")) {
       const std::string id = required_string(item["Sequence"], "id", item_place.at("Sequence"));
-      if (id != "A" || seen_sequence) item_place.fail("a single-sequence template holds sequence A once, got '" + id + "'");
+      if (id != "A" || seen_sequence) item_place.fail("a single-sequence template holds sequence A once, got " + shown(id));
       seen_sequence = true;
     } else if (item.is_object() && item.contains("SpecialToken")) {
       const std::string name = required_string(item["SpecialToken"], "id", item_place.at("SpecialToken"));

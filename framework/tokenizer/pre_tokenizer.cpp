@@ -283,7 +283,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& config, const JsonP
     if (scheme == "always") prepend = PrependScheme::Always;
     else if (scheme == "first") prepend = PrependScheme::First;
     else if (scheme == "never") prepend = PrependScheme::Never;
-    else place.at("prepend_scheme").fail("expected always, first or never, got '" + scheme + "'");
+    else place.at("prepend_scheme").fail("expected always, first or never, got " + shown(scheme));
     if (!bool_or(config, "add_prefix_space", true, place)) prepend = PrependScheme::Never;
     return std::make_unique<MetaspacePreTokenizer>(replacement, prepend, bool_or(config, "split", true, place));
   }

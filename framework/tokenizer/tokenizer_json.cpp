@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "framework/core/error.h"
+#include "framework/tokenizer/json_fields.h"
 
 namespace qzo::tok {
 namespace {
@@ -28,20 +29,20 @@ class TokenizerSax : public nlohmann::json_sax<json> {
   bool null() override { return value(json(nullptr)); }
   bool boolean(bool v) override { return value(json(v)); }
   bool number_integer(number_integer_t v) override {
-    if (mode_ == Mode::Vocab) return bad("model.vocab['" + pending_token_ + "']: expected a non-negative integer id");
+    if (mode_ == Mode::Vocab) return bad("model.vocab[" + shown(pending_token_) + "]: expected a non-negative integer id");
     return value(json(v));
   }
   bool number_unsigned(number_unsigned_t v) override {
     if (mode_ == Mode::Vocab) {
       if (v > static_cast<number_unsigned_t>(INT32_MAX))
-        return bad("model.vocab['" + pending_token_ + "']: id " + std::to_string(v) + " is too large");
+        return bad("model.vocab[" + shown(pending_token_) + "]: id " + std::to_string(v) + " is too large");
       out_.bpe.vocab.emplace_back(std::move(pending_token_), static_cast<int64_t>(v));
       return true;
     }
     return value(json(v));
   }
   bool number_float(number_float_t v, const string_t&) override {
-    if (mode_ == Mode::Vocab) return bad("model.vocab['" + pending_token_ + "']: expected an integer id");
+    if (mode_ == Mode::Vocab) return bad("model.vocab[" + shown(pending_token_) + "]: expected an integer id");
     return value(json(v));
   }
   bool string(string_t& v) override {
@@ -57,7 +58,7 @@ class TokenizerSax : public nlohmann::json_sax<json> {
       pair_.push_back(std::move(v));
       return true;
     }
-    if (mode_ == Mode::Vocab) return bad("model.vocab['" + pending_token_ + "']: expected an integer id");
+    if (mode_ == Mode::Vocab) return bad("model.vocab[" + shown(pending_token_) + "]: expected an integer id");
     return value(json(std::move(v)));
   }
   bool binary(binary_t&) override { return bad("unexpected binary value"); }
@@ -215,7 +216,7 @@ BpeParts bpe_parts_from_json(const json& model, const std::string& where) {
   if (vocab == model.end() || !vocab->is_object()) fail(where + ": model.vocab must be an object of token -> id");
   for (const auto& [token, id] : vocab->items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-      fail(where + ": model.vocab['" + token + "']: expected a non-negative integer id");
+      fail(where + ": model.vocab[" + shown(token) + "]: expected a non-negative integer id");
     parts.vocab.emplace_back(token, id.get<int64_t>());
   }
   const auto merges = model.find("merges");

@@ -90,6 +90,16 @@ std::optional<TrainingCheckpoint> load_checkpoint(const std::string& path) {
   return c;
 }
 
+std::string first_trajectory_difference(const std::string& stored_yaml, const std::string& where, const Config& config) {
+  const Config saved = load_config_text(stored_yaml, where, config.schema());
+  for (const KeySpec& key : config.schema().keys()) {
+    if (!trajectory_key(key.path)) continue;
+    const std::string was = format_value(saved.value(key.path)), now = format_value(config.value(key.path));
+    if (was != now) return key.path + " = " + was + " there, " + now + " here";
+  }
+  return "";
+}
+
 void require_resumable(const std::string& path, const TrainingCheckpoint& c, const Config& config) {
   const Config saved = load_config_text(c.config_yaml, path, config.schema());
   for (const KeySpec& key : config.schema().keys()) {
@@ -97,7 +107,7 @@ void require_resumable(const std::string& path, const TrainingCheckpoint& c, con
     const std::string was = format_value(saved.value(key.path)), now = format_value(config.value(key.path));
     if (was != now)
       fail(path + ": checkpoint was written with " + key.path + " = " + was + ", this run has " + now +
-           " (delete the checkpoint to start over, or set log.resume: false)");
+           " (pass --overwrite to replace that run, or choose another log.name)");
   }
 }
 

@@ -28,6 +28,12 @@ void save_checkpoint(const std::string& path, const TrainingCheckpoint& checkpoi
 // nullopt when there is no file; throws naming the file when it is not a checkpoint.
 std::optional<TrainingCheckpoint> load_checkpoint(const std::string& path);
 
+// The first key that would change the trajectory between a stored resolved config and this
+// one, as "optim.lr = 3.0e-05 there, 1.0e-04 here"; "" when the trajectories are the same.
+// Keys that only change reporting or execution (log.*, threads, dist.backend,
+// dist.guard_interval) may differ. `where` names the stored config in a load error.
+std::string first_trajectory_difference(const std::string& stored_yaml, const std::string& where, const Config& config);
+
 // Throws "<path>: checkpoint was written with optim.lr = 1.0e-05, this run has 3.0e-05"
 // naming the first key that would change the trajectory. Keys that only change reporting
 // or execution (log.*, threads, dist.backend, dist.guard_interval) may differ.

@@ -4,6 +4,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
+#include "framework/quant/quantized_checkpoint.h"
 
 namespace qzo {
 
@@ -57,12 +58,28 @@ LoadedModel load_model(const Config& cfg, int local_rank) {
   return m;
 }
 
-std::string quant_label(const LoadedModel& m, const Config& cfg) {
-  if (!m.quantized) return cfg.get<std::string>("model.dtype");
-  const QuantSpec& s = m.quantized->spec();
+namespace {
+
+std::string label_of(const QuantSpec& s) {
   const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
   if (s.method == QuantMethod::Nf4) return "nf4-" + group;
   return "rtn" + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group;
+}
+
+}  // namespace
+
+std::string quant_label(const LoadedModel& m, const Config& cfg) {
+  if (!m.quantized) return cfg.get<std::string>("model.dtype");
+  return label_of(m.quantized->spec());
+}
+
+std::string quant_label(const Config& cfg) {
+  const std::string path = cfg.get<std::string>("model.path");
+  if (folder_is_quantized(path))
+    return label_of(quant_spec_from_quantization_config(nlohmann::json::parse(read_text_file(path + "/config.json")),
+                                                        path + "/config.json"));
+  if (cfg.get<std::string>("quant.method") == "none") return cfg.get<std::string>("model.dtype");
+  return label_of(quant_spec_of(cfg));
 }
 
 }  // namespace qzo

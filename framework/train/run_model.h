@@ -27,5 +27,7 @@ LoadedModel load_model(const Config& config, int local_rank = 0);
 // "rtn4-g32", "rtn4s-g32" (symmetric), "nf4-g64", "rtn8-channel"; the storage dtype ("f32")
 // when unquantized.
 std::string quant_label(const LoadedModel& model, const Config& config);
+// The same label from the config and model.path/config.json alone, before any weight loads.
+std::string quant_label(const Config& config);
 
 }  // namespace qzo

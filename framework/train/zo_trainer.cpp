@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
+#include <utility>
 
 
 #include "framework/core/error.h"
@@ -22,6 +25,8 @@
 #include "framework/train/checkpoint.h"
 #include "framework/train/lr_schedule.h"
 #include "framework/train/progress.h"
+#include "framework/train/run_outputs.h"
+#include "framework/train/stop_signals.h"
 #include "framework/train/task_encoding.h"
 
 namespace qzo {
@@ -38,10 +43,45 @@ long peak_rss_bytes() {
   return 0;
 }
 
-std::string default_run_name(const Config& cfg, const LoadedModel& m) {
+// <task>-<method>-<quant>-s<seed>, from the config and the model folder's config.json.
+std::string default_run_name(const Config& cfg) {
   const std::string task = fs::path(cfg.get<std::string>("task.name")).stem().string();
-  return task + "-" + cfg.get<std::string>("method.name") + "-" + quant_label(m, cfg) + "-s" +
+  return task + "-" + cfg.get<std::string>("method.name") + "-" + quant_label(cfg) + "-s" +
          std::to_string(cfg.get<int64_t>("seed"));
+}
+
+// Runs `decide` on rank 0 alone (only rank 0 writes the run's outputs) and hands its answer,
+// or its error, to every rank, so that all ranks go on or all fail with rank 0's line.
+std::string on_root_for_all(Communicator& comm, const std::function<std::string()>& decide) {
+  std::string text;
+  if (comm.rank() == 0) {
+    try {
+      text = "=" + decide();
+    } catch (const std::exception& e) {
+      text = std::string("!") + e.what();
+    }
+  }
+  if (comm.size() > 1) text = comm.broadcast_text(text, 0);
+  if (!text.empty() && text[0] == '!') fail(text.substr(1));
+  return text.substr(1);
+}
+
+// Before any weight loads: log.dir and the run directory take a file, and the directory
+// holds no other run's outputs (run_outputs.h). Returns the run directory and what it holds.
+std::pair<std::string, ExistingRun> prepare_run_directory(const Config& cfg, Communicator& comm,
+                                                          const RunOptions& options) {
+  const std::string log_dir = cfg.get<std::string>("log.dir");
+  on_root_for_all(comm, [&] {
+    require_writable_directory(log_dir, cfg.where("log.dir"));
+    return std::string();
+  });
+  const std::string name = cfg.get<std::string>("log.name").empty() ? default_run_name(cfg) : cfg.get<std::string>("log.name");
+  const std::string run_dir = log_dir + "/" + name;
+  const std::string existing = on_root_for_all(comm, [&] {
+    require_writable_directory(run_dir, "the run directory");
+    return std::to_string(static_cast<int>(claim_run_directory(run_dir, cfg, options)));
+  });
+  return {run_dir, static_cast<ExistingRun>(std::stoi(existing))};
 }
 
 // Every rank's predictions on its contiguous shard, gathered back into the split's order.
@@ -61,6 +101,35 @@ void fail_for_test(long steps_done) {
   if (at && std::atol(at) == steps_done) fail("test hook: stopped after step " + std::to_string(steps_done));
 }
 
+bool hook_rank_matches(const char* env, const Communicator& comm) {
+  const char* rank = std::getenv(env);
+  return !rank || !*rank || std::atoi(rank) == comm.rank();
+}
+
+// Test hooks for faults, once step n is done: QZO_TEST_SIGNAL_AFTER_STEP=n raises SIGTERM
+// (QZO_TEST_SIGNAL=INT: SIGINT) in this process, on rank QZO_TEST_SIGNAL_RANK or every rank;
+// QZO_TEST_KILL_AFTER_STEP=n with QZO_TEST_KILL_RANK=r raises SIGKILL on rank r.
+void signal_for_test(long steps_done, const Communicator& comm) {
+  const char* at = std::getenv("QZO_TEST_SIGNAL_AFTER_STEP");
+  if (at && std::atol(at) == steps_done && hook_rank_matches("QZO_TEST_SIGNAL_RANK", comm)) {
+    const char* which = std::getenv("QZO_TEST_SIGNAL");
+    std::raise(which && std::string(which) == "INT" ? SIGINT : SIGTERM);
+  }
+  const char* kill_at = std::getenv("QZO_TEST_KILL_AFTER_STEP");
+  if (kill_at && std::atol(kill_at) == steps_done && std::getenv("QZO_TEST_KILL_RANK") &&
+      hook_rank_matches("QZO_TEST_KILL_RANK", comm)) {
+    std::fflush(stdout);
+    std::raise(SIGKILL);
+  }
+}
+
+// Test hook for the non-finite policy: QZO_TEST_NAN_AT_STEP=n makes step n's objective NaN
+// (steps count from 0, as in the log).
+bool nan_for_test(long step) {
+  const char* at = std::getenv("QZO_TEST_NAN_AT_STEP");
+  return at && std::atol(at) == step;
+}
+
 // Test hook for the replica guard: QZO_TEST_CORRUPT_RANK=r flips one bit of rank r's
 // trainable state after the first step.
 void corrupt_for_test(ZoParameters& params, const Communicator& comm) {
@@ -71,7 +140,7 @@ void corrupt_for_test(ZoParameters& params, const Communicator& comm) {
   params.restore(state);
 }
 
-nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog* log) {
+nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog* log, const RunOptions& options) {
   // Threads and the GPU follow from where this rank sits among the ranks of its host.
   const std::vector<std::string> hosts = comm.all_gather_text(this_host_name());
   const HostPlacement placement = host_placement(hosts, comm.rank());
@@ -85,15 +154,16 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     require_agreement(comm, "config", config_items(cfg));
     require_agreement(comm, "model files", folder_items(cfg.get<std::string>("model.path")));
   }
+  const std::pair<std::string, ExistingRun> prepared = prepare_run_directory(cfg, comm, options);
+  const std::string run_dir = prepared.first;
+  const ExistingRun existing = prepared.second;
+  const std::string run_name = fs::path(run_dir).filename().string();
   LoadedModel loaded = load_model(cfg, placement.local_rank);
   if (method == "qzo" && !loaded.quantized)
     fail(cfg.where("quant.method") + ": method qzo trains quantization scales; set quant.method to rtn or nf4");
   if (method == "mezo" && loaded.quantized)
     fail(cfg.where("quant.method") + ": method mezo trains full weights; set quant.method: none");
   const Model& model = loaded.model();
-  // The run's memory is what it holds from here on: loading's transients (an fp32 copy
-  // quantized at load) are not part of training.
-  loaded.backend->memory().reset_peaks();
   const Tokenizer tokenizer = Tokenizer::from_file(cfg.get<std::string>("model.path") + "/tokenizer.json");
 
   const TaskSpec spec = load_task_spec(cfg.get<std::string>("task.name"));
@@ -127,6 +197,9 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     params = std::make_unique<QzoParameters>(*loaded.quantized, static_cast<float>(cfg.get<double>("method.scale_floor")));
   else if (method == "mezo")
     params = std::make_unique<MezoParameters>(*loaded.plain);
+  // The run's memory is what it holds from here on (the trainable set tagged as such):
+  // loading's transients (an fp32 copy quantized at load) are not part of training.
+  loaded.backend->memory().reset_peaks();
   auto current_weights = [&]() -> std::unique_ptr<WeightSource> {
     if (params) return params->current();
     if (loaded.quantized) return std::make_unique<QuantizedWeights>(*loaded.quantized);
@@ -141,9 +214,6 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     return score_predictions(spec, examples, comm.size() == 1 ? mine : gather_predictions(comm, mine));
   };
 
-  const std::string run_name = cfg.get<std::string>("log.name").empty() ? default_run_name(cfg, loaded)
-                                                                        : cfg.get<std::string>("log.name");
-  const std::string run_dir = cfg.get<std::string>("log.dir") + "/" + run_name;
   if (root) {
     fs::create_directories(run_dir);
     std::printf("train: %s | task %s (%zu train, %zu dev, %zu eval) | %s | model %.2fM params, weights %.2f MB\n",
@@ -158,7 +228,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   const std::string checkpoint_path = run_dir + "/checkpoint.safetensors";
   const int checkpoint_interval = cfg.get<int>("log.checkpoint_interval");
   std::optional<TrainingCheckpoint> resume;
-  if (params && cfg.get<bool>("log.resume")) {
+  if (params && existing == ExistingRun::resumable) {
     resume = load_checkpoint(checkpoint_path);
     if (comm.size() > 1) {
       uint64_t h = 0;
@@ -286,7 +356,22 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     c.tokens = tokens_total;
     c.loss_ema = loss_ema;
     c.config_yaml = cfg.to_yaml();
+    if (log) log->sync();  // the log's rows before next_step reach the disk before the checkpoint that resumes after them
     save_checkpoint(checkpoint_path, c);
+  };
+  // SIGINT / SIGTERM on any rank: every rank stops after the same step, with a checkpoint.
+  auto stop_if_signalled = [&](long next_step) {
+    const int signal = agreed_stop_signal(comm);
+    if (signal == 0) return;
+    save_checkpoint_at(next_step);
+    const std::string message = "interrupted by " + signal_name(signal) + " after step " + std::to_string(next_step) +
+                                "/" + std::to_string(steps) + "; checkpoint " + checkpoint_path +
+                                " (run the same command again to resume)";
+    if (root) {
+      std::printf("%s\n", message.c_str());
+      std::fflush(stdout);
+    }
+    throw Interrupted(message, signal);
   };
   if (first_step == 0 && steps > 0) consider_dev(0);
   ProgressClock clock(steps - first_step);
@@ -300,7 +385,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
       mine.push_back(train[i]);
     const Objective objective = [&](const WeightSource& w) {
       const ObjectiveSum s = task_objective(model, w, mine, generation, enc_opts);
-      return LocalLoss{s.sum, s.count, static_cast<double>(s.tokens)};
+      return LocalLoss{nan_for_test(step) ? NAN : s.sum, s.count, static_cast<double>(s.tokens)};
     };
     const double rate = lr.at(step);
     const uint64_t bytes_before = comm.bytes_reduced();
@@ -346,6 +431,8 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     if (checkpoint_interval > 0 && (step + 1) % checkpoint_interval == 0 && step + 1 < steps)
       save_checkpoint_at(step + 1);
     fail_for_test(step + 1);
+    signal_for_test(step + 1, comm);
+    if (step + 1 < steps) stop_if_signalled(step + 1);
   }
   if (steps > 0) {
     guard(steps);
@@ -425,8 +512,15 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
 }  // namespace
 
 nlohmann::json run_training(const Config& cfg, Communicator& comm, RunLog* log) {
+  return run_training_with(RunOptions{}, cfg, comm, log);
+}
+
+nlohmann::json run_training_with(const RunOptions& options, const Config& cfg, Communicator& comm, RunLog* log) {
   try {
-    return train_and_evaluate(cfg, comm, log);
+    return train_and_evaluate(cfg, comm, log, options);
+  } catch (const Interrupted&) {
+    if (log && comm.rank() == 0) log->finish(nlohmann::json::object(), "interrupted");
+    throw;
   } catch (const std::exception& e) {
     if (log && comm.rank() == 0) log->finish(nlohmann::json::object(), std::string("failed: ") + e.what());
     throw;

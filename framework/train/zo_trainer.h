@@ -11,6 +11,7 @@
 #include "framework/config/schema.h"
 #include "framework/dist/communicator.h"
 #include "framework/log/run_log.h"
+#include "framework/train/run_outputs.h"
 
 namespace qzo {
 
@@ -19,6 +20,13 @@ const Schema& train_schema();
 // Runs the configured job; returns the summary also written to summary.json. On rank 0,
 // `log` (when given) receives the run's provenance, every step, every evaluation and the
 // summary; a run that throws is finished as "failed: <message>" before the error goes on.
+// Before any weight loads, rank 0 checks that log.dir and runs/<name> are writable and hold
+// no other run's outputs (run_outputs.h). SIGINT/SIGTERM under a StopSignals guard stop every
+// rank after the same step with a checkpoint; the log is finished as "interrupted" and
+// Interrupted is thrown (stop_signals.h).
 nlohmann::json run_training(const Config& config, Communicator& comm, RunLog* log = nullptr);
+// The same with explicit RunOptions (`qzo train --overwrite`, `qzo sweep`).
+nlohmann::json run_training_with(const RunOptions& options, const Config& config, Communicator& comm,
+                                 RunLog* log = nullptr);
 
 }  // namespace qzo

@@ -52,6 +52,14 @@ class RecordingLog final : public RunLog {
   std::string status;
 };
 
+// The tests reuse their run directories from one ctest run to the next: each run replaces
+// what the last one left there (qzo train --overwrite).
+nlohmann::json train(const Config& cfg, Communicator& comm, RunLog* log = nullptr) {
+  RunOptions options;
+  options.overwrite = true;
+  return run_training_with(options, cfg, comm, log);
+}
+
 bool all_equal(const std::vector<std::string>& v) {
   for (const std::string& s : v)
     if (s != v[0]) return false;
@@ -59,7 +67,7 @@ bool all_equal(const std::vector<std::string>& v) {
 }
 
 TEST(DataParallel, ReplicasAreBitIdenticalAfterTraining) {
-  const nlohmann::json summary = run_training(short_run({"optim.steps=10"}), world());
+  const nlohmann::json summary = train(short_run({"optim.steps=10"}), world());
   EXPECT_EQ(summary["world_size"], world().size());
   EXPECT_GE(summary["replica_checks"].get<int>(), 5);  // every 2 steps and at the end
   const auto hashes = world().all_gather_text(summary["state_hash"].get<std::string>());
@@ -68,10 +76,10 @@ TEST(DataParallel, ReplicasAreBitIdenticalAfterTraining) {
 
 TEST(DataParallel, FollowsOneRankOnTheSameGlobalBatch) {
   RecordingLog parallel, single;
-  const nlohmann::json p = run_training(short_run(), world(), &parallel);
+  const nlohmann::json p = train(short_run(), world(), &parallel);
   if (world().rank() == 0) {
     auto local = make_local_communicator();
-    const nlohmann::json s = run_training(short_run(), *local, &single);
+    const nlohmann::json s = train(short_run(), *local, &single);
     ASSERT_EQ(parallel.steps.size(), single.steps.size());
     for (size_t i = 0; i < single.steps.size(); ++i) {
       const StepRecord &a = parallel.steps[i], &b = single.steps[i];
@@ -104,7 +112,7 @@ TEST(DataParallel, CorruptedReplicaIsDetectedNamingTheRank) {
   const int victim = world().size() - 1;
   setenv("QZO_TEST_CORRUPT_RANK", std::to_string(victim).c_str(), 1);
   RecordingLog log;
-  const std::string error = error_of([&] { run_training(short_run(), world(), &log); });
+  const std::string error = error_of([&] { train(short_run(), world(), &log); });
   unsetenv("QZO_TEST_CORRUPT_RANK");
   EXPECT_NE(error.find("replica guard at step 2"), std::string::npos) << error;
   EXPECT_NE(error.find("rank " + std::to_string(victim) + " differs from rank 0"), std::string::npos) << error;
@@ -115,7 +123,7 @@ TEST(DataParallel, CorruptedReplicaIsDetectedNamingTheRank) {
 
 TEST(DataParallel, MismatchedConfigIsRejectedNamingTheKey) {
   const Config cfg = short_run({"seed=" + std::to_string(world().rank() == 0 ? 0 : 5)});
-  const std::string error = error_of([&] { run_training(cfg, world()); });
+  const std::string error = error_of([&] { train(cfg, world()); });
   EXPECT_NE(error.find("config: ranks disagree on 'seed' (rank 0: 0 vs rank"), std::string::npos) << error;
 }
 
@@ -141,10 +149,10 @@ TEST(Resume, ContinuesExactlyAsTheUninterruptedRun) {
     v.push_back("log.dir=" + ::testing::TempDir() + dir + std::to_string(world().size()));
     return short_run(v);
   };
-  const nlohmann::json straight = run_training(with_dir("straight"), world());
+  const nlohmann::json straight = train(with_dir("straight"), world());
 
   setenv("QZO_TEST_FAIL_AFTER_STEP", "6", 1);
-  const std::string crash = error_of([&] { run_training(with_dir("crashed"), world()); });
+  const std::string crash = error_of([&] { train(with_dir("crashed"), world()); });
   unsetenv("QZO_TEST_FAIL_AFTER_STEP");
   EXPECT_EQ(crash, "test hook: stopped after step 6");
 
@@ -152,10 +160,10 @@ TEST(Resume, ContinuesExactlyAsTheUninterruptedRun) {
   other_lr.push_back("optim.lr=1e-4");
   other_lr.push_back("log.dir=" + ::testing::TempDir() + "crashed" + std::to_string(world().size()));
   EXPECT_NE(error_of([&] { run_training(short_run(other_lr), world()); })
-                .find("checkpoint was written with optim.lr = 3.0e-05, this run has 1.0e-04"),
+                .find("holds an unfinished run of another config (optim.lr = 3.0e-05 there, 1.0e-04 here)"),
             std::string::npos);
 
-  const nlohmann::json resumed = run_training(with_dir("crashed"), world());
+  const nlohmann::json resumed = train(with_dir("crashed"), world());
   EXPECT_EQ(resumed["resumed_from_step"], 4);
   EXPECT_EQ(resumed["state_hash"], straight["state_hash"]);
   EXPECT_EQ(resumed["final"], straight["final"]);
@@ -165,13 +173,13 @@ TEST(Resume, ContinuesExactlyAsTheUninterruptedRun) {
 TEST(PerturbationParallel, MatchesDataModeWithTheSameN) {
   const std::string n = "method.n_perturbations=" + std::to_string(world().size());
   RecordingLog parallel, single;
-  const nlohmann::json p = run_training(short_run({n, "dist.mode=perturbation"}), world(), &parallel);
+  const nlohmann::json p = train(short_run({n, "dist.mode=perturbation"}), world(), &parallel);
   const auto hashes = world().all_gather_text(p["state_hash"].get<std::string>());
   EXPECT_TRUE(all_equal(hashes));
   EXPECT_EQ(p["bytes_reduced_per_step"].get<double>(), 8.0 * (3 * world().size() + 1));
   if (world().rank() == 0) {
     auto local = make_local_communicator();
-    run_training(short_run({n}), *local, &single);
+    train(short_run({n}), *local, &single);
     ASSERT_EQ(parallel.steps.size(), single.steps.size());
     for (size_t i = 0; i < single.steps.size(); ++i) {
       // Each perturbation sees the whole batch on one rank: the same arithmetic exactly.
@@ -183,7 +191,7 @@ TEST(PerturbationParallel, MatchesDataModeWithTheSameN) {
 }
 
 TEST(PerturbationParallel, NeedsAtLeastOnePerturbationPerRank) {
-  const std::string error = error_of([&] { run_training(short_run({"dist.mode=perturbation"}), world()); });
+  const std::string error = error_of([&] { train(short_run({"dist.mode=perturbation"}), world()); });
   EXPECT_NE(error.find("dist.mode perturbation needs method.n_perturbations (1) >= the world size"),
             std::string::npos)
       << error;

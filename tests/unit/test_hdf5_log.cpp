@@ -1,6 +1,7 @@
 // Specification of the HDF5 run log: what is written reads back identically, runs append to
-// an existing file, a writer killed with SIGKILL leaves every flushed step readable, and a
-// rerun after the kill recovers the file.
+// an existing log, a writer killed with SIGKILL leaves every flushed step readable, a kill at
+// any moment of one run's writing leaves every other run's file untouched, and a rerun after
+// the kill replaces or continues the killed run.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "framework/log/hdf5_file.h"
 #include "framework/log/hdf5_log_reader.h"
 #include "framework/log/hdf5_provenance.h"
+#include "framework/log/hdf5_run_files.h"
 #include "framework/log/hdf5_run_log.h"
 #include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
@@ -225,11 +227,8 @@ TEST(Hdf5Log, WritingAfterAKilledWriterKeepsTheFinishedRuns) {
   const std::string path = dir.file("sweep.h5");
   write_finished_run(path, "done", 4, 0.5);
   kill_writer_after(path, 10);
-  bool rebuilt = false;
-  h5::open_for_writing(path, &rebuilt);  // the killed writer left the file marked open
-  EXPECT_TRUE(rebuilt);
   const auto carried = read_run_log(path);
-  ASSERT_EQ(carried.size(), 2u);  // the killed run is carried over as it was
+  ASSERT_EQ(carried.size(), 2u);  // the killed run stays as it was
   EXPECT_GE(run_named(carried, "killed").steps.size(), 10u);
   write_finished_run(path, "killed", 6, 0.75);  // the rerun of the killed run replaces it
 
@@ -239,6 +238,134 @@ TEST(Hdf5Log, WritingAfterAKilledWriterKeepsTheFinishedRuns) {
   EXPECT_EQ(run_named(runs, "killed").steps.size(), 6u);
   EXPECT_EQ(run_named(runs, "done").steps.size(), 4u);
   EXPECT_EQ(run_named(runs, "done").summary["final"], 0.5);
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Forks a writer of a whole run that the test hook SIGKILLs at `moment` inside the log.
+void write_run_killed_at(const std::string& path, const std::string& name, const char* moment) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    setenv("QZO_TEST_KILL_AT", moment, 1);
+    try {
+      write_finished_run(path, name, 12, 0.9);
+    } catch (...) {
+      _exit(3);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the writer was not killed at " << moment;
+}
+
+void expect_intact(const LoggedRun& run, int steps, double final_metric) {
+  EXPECT_TRUE(run.finished()) << run.status;
+  EXPECT_EQ(run.summary, summary_with_final(final_metric));
+  EXPECT_EQ(run.labels, nlohmann::json({{"seed", "3"}}));
+  ASSERT_EQ(run.steps.size(), static_cast<size_t>(steps));
+  for (int i = 0; i < steps; ++i) EXPECT_EQ(run.steps.proj_grad_raw[i], step_number(i).proj_grad_raw);
+  ASSERT_EQ(run.evals.size(), 2u);
+  EXPECT_EQ(run.evals[1].value, final_metric);
+}
+
+// Run B's writer is SIGKILLed midway through its begin metadata, after writing the index but
+// before moving it into place, and midway through its finish metadata: run A, finished
+// before, is read back intact, its file byte-identical; B reads as absent or unfinished (after
+// a kill at finish with every row it logged), and rerunning B replaces it.
+TEST(Hdf5Log, AKillWhileWritingOneRunNeverDamagesAnother) {
+  for (const char* moment : {"begin", "index", "finish"}) {
+    SCOPED_TRACE(moment);
+    TempDir dir("qzo_h5");
+    const std::string path = dir.file("sweep.h5");
+    write_sweep_info(path, "s", "s.yaml", "grid: {}");
+    write_finished_run(path, "A", 7, 0.875);
+    const std::string a_file = h5::run_file(path, "A"), a_before = file_bytes(a_file);
+    ASSERT_FALSE(a_before.empty());
+
+    write_run_killed_at(path, "B", moment);
+    EXPECT_EQ(file_bytes(a_file), a_before);  // B's writer never wrote A's file
+    const auto after_kill = read_run_log(path);
+    expect_intact(run_named(after_kill, "A"), 7, 0.875);
+    if (std::string(moment) == "begin") {
+      EXPECT_EQ(after_kill.size(), 1u);  // B never began: its half-written file is not in place
+    } else {
+      ASSERT_EQ(after_kill.size(), 2u);
+      const LoggedRun& b = run_named(after_kill, "B");
+      EXPECT_EQ(b.status, "running");
+      EXPECT_EQ(b.steps.size(), std::string(moment) == "finish" ? 12u : 0u);
+    }
+
+    write_finished_run(path, "B", 5, 0.5);  // the sweep's rerun of B
+    const auto rerun = read_run_log(path);
+    ASSERT_EQ(rerun.size(), 2u);
+    expect_intact(run_named(rerun, "A"), 7, 0.875);
+    expect_intact(run_named(rerun, "B"), 5, 0.5);
+    EXPECT_EQ(file_bytes(a_file), a_before);
+  }
+}
+
+// sync() puts steps still buffered (flush_every not reached) on disk: a writer killed right
+// after it leaves all of them readable.
+TEST(Hdf5Log, SyncPutsEveryStepLoggedSoFarOnDisk) {
+  TempDir dir("qzo_h5");
+  const std::string path = dir.file("sweep.h5");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      Hdf5RunLog log(path, 1000);
+      log.begin(info_named("synced"));
+      for (int64_t i = 0; i < 7; ++i) log.step(step_number(i));
+      log.sync();
+    } catch (...) {
+      _exit(3);
+    }
+    raise(SIGKILL);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].steps.step, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+}
+
+// A log in the single-file layout (every run a group of one file, as before per-run files)
+// reads as before; the next run written to it moves each run into a file of its own first.
+TEST(Hdf5Log, ASingleFileLogFromBeforePerRunFilesIsReadAndSplitOnTheNextRun) {
+  TempDir dir("qzo_h5");
+  const std::string scratch = dir.file("scratch.h5"), path = dir.file("old.h5");
+  write_finished_run(scratch, "first", 5, 0.5);
+  kill_writer_after(scratch, 10);  // leaves run "killed" as a killed SWMR writer does
+  {
+    const H5::H5File old = h5::create_file(path);
+    h5::write_attr(old.createGroup("sweep"), "name", std::string("old"));
+    const H5::Group runs = old.createGroup("runs");
+    for (const char* name : {"first", "killed"}) {
+      const H5::H5File one = h5::open_for_reading(h5::run_file(scratch, name));
+      h5::copy_group(one.openGroup("runs").openGroup(name), runs.createGroup(name));
+    }
+  }
+  ASSERT_TRUE(h5::is_single_file_log(path));
+  const auto before = read_run_log(path);
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(run_named(before, "first").summary, summary_with_final(0.5));
+  EXPECT_GE(run_named(before, "killed").steps.size(), 10u);
+
+  write_finished_run(path, "second", 3, 0.75);
+  EXPECT_FALSE(h5::is_single_file_log(path));
+  EXPECT_TRUE(fs::exists(h5::run_file(path, "first")));
+  const auto runs = read_run_log(path);
+  ASSERT_EQ(runs.size(), 3u);
+  expect_intact(run_named(runs, "first"), 5, 0.5);
+  expect_intact(run_named(runs, "second"), 3, 0.75);
+  EXPECT_EQ(run_named(runs, "killed").status, "running");
+  EXPECT_GE(run_named(runs, "killed").steps.size(), 10u);
 }
 
 // A run resumed from a checkpoint taken before step `resume_step` continues its group: the

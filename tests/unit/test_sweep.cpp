@@ -1,6 +1,8 @@
 // Specification of sweeps: grid axes multiply and zip groups advance together, bad keys and
 // values are rejected naming the file, line and key, and running a sweep again skips the runs
 // its log holds as finished and reruns the unfinished ones.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -126,6 +128,7 @@ TEST(Sweep, MalformedSweepsAreRejectedWithOneLine) {
 struct FakeTraining {
   std::vector<std::string> ran;
   std::string fail_on;
+  std::string killed_at_finish;  // this run's process is SIGKILLed midway through its log's finish
   bool as_older_schema = false;  // log the config as a build without the key `threads` would
 
   nlohmann::json operator()(const Config& config, Communicator&, RunLog* log) {
@@ -149,6 +152,7 @@ struct FakeTraining {
     log->begin(info);
     for (int i = 0; i < 3; ++i) log->step({i, 0, 1.0, 0.5, 250.0, 250.0, false, 1e-5, 100, 0.1 * i, 0});
     if (name == fail_on) throw Error("simulated crash in " + name);
+    if (name == killed_at_finish) setenv("QZO_TEST_KILL_AT", "finish", 1);
     const nlohmann::json summary = {{"final", 0.5 + 0.1 * static_cast<double>(info.seed)}, {"steps", 3}};
     log->finish(summary, "finished");
     return summary;
@@ -188,6 +192,46 @@ TEST(Sweep, RerunSkipsFinishedRunsAndRestartsUnfinishedOnes) {
   FakeTraining third;
   EXPECT_EQ(run(spec, runs, out, third).ran, 0);
   EXPECT_TRUE(third.ran.empty());
+}
+
+// A sweep process SIGKILLed while the log writes the finish of its second run: the rerun
+// skips the first run, reruns the second and runs the third, and every run ends finished.
+TEST(Sweep, ASweepKilledWhileARunFinishesIsCompletedByTheRerun) {
+  ScratchDir dir;
+  const SweepSpec spec = dir.seed_sweep("0, 1, 2");
+  const auto runs = expand_sweep(spec, train_schema());
+  const std::string out = dir.out();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    FakeTraining killed;
+    killed.killed_at_finish = "seed=1";
+    try {
+      run(spec, runs, out, killed);
+    } catch (...) {
+      _exit(3);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  const auto after_kill = read_run_log(out);
+  ASSERT_EQ(after_kill.size(), 2u);
+  EXPECT_TRUE(after_kill[0].finished());
+  EXPECT_EQ(after_kill[1].status, "running");
+  EXPECT_EQ(after_kill[1].steps.size(), 3u);  // its rows survive the kill
+
+  FakeTraining rerun;
+  const SweepOutcome outcome = run(spec, runs, out, rerun);
+  EXPECT_EQ(rerun.ran, (std::vector<std::string>{"seed=1", "seed=2"}));
+  EXPECT_EQ(outcome.skipped, 1);
+  const auto logged = read_run_log(out);
+  ASSERT_EQ(logged.size(), 3u);
+  for (const LoggedRun& r : logged) {
+    EXPECT_TRUE(r.finished()) << r.info.name;
+    EXPECT_EQ(r.steps.size(), 3u) << r.info.name;
+  }
 }
 
 TEST(Sweep, FinishedRunWithAnotherConfigIsAnErrorNamingTheKey) {
