@@ -94,7 +94,12 @@ H5::H5File open_for_reading(const std::string& path) {
   if (!std::filesystem::exists(path)) fail(path + ": no such run log");
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(path + ": not an HDF5 file");
   try {
-    return H5::H5File(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ);
+    // SWMR readers retry a metadata read whose checksum fails (a writer may be mid-flush),
+    // 100 times by default with sleeps in between: minutes on a corrupt file (found by the
+    // fuzzer). A few attempts still ride out a live writer's flush.
+    H5::FileAccPropList access;
+    H5Pset_metadata_read_attempts(access.getId(), 4);
+    return H5::H5File(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5::FileCreatPropList::DEFAULT, access);
   } catch (const H5::Exception&) {
     // Files in the pre-1.10 format cannot be opened for SWMR reading; no writer uses them.
   }

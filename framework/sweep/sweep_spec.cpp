@@ -19,7 +19,7 @@ namespace {
 
 const std::vector<std::string> kSweepKeys = {"name", "base", "output", "set", "grid", "zip"};
 // Every run's config is built before anything runs: a grid past this is a typo, not a plan.
-constexpr size_t kMaxRuns = 100'000;
+constexpr size_t kMaxRuns = 10'000;
 
 int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
 

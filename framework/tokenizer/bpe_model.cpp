@@ -158,11 +158,11 @@ std::unique_ptr<BpeModel> BpeModel::from_parts(const nlohmann::json& model, cons
     const auto at = [&] { return where + ": model.merges[" + std::to_string(rank) + "]"; };
     const auto left_id = bpe->token_to_id(left), right_id = bpe->token_to_id(right);
     if (!left_id || !right_id)
-      fail(at() + ": '" + (left_id ? right : left) + "' is not in model.vocab");
+      fail(at() + ": " + shown(left_id ? right : left) + " is not in model.vocab");
     merged.assign(left);
     merged.append(right, std::min(prefix_len, right.size()), std::string::npos);
     const auto merged_id = bpe->token_to_id(merged);
-    if (!merged_id) fail(at() + ": the merged token '" + merged + "' is not in model.vocab");
+    if (!merged_id) fail(at() + ": the merged token " + shown(merged) + " is not in model.vocab");
     const uint64_t key = pair_key(*left_id, *right_id);
     size_t slot = mix(key) & bpe->merge_mask_;
     while (bpe->merge_slots_[slot].key != kEmptyKey && bpe->merge_slots_[slot].key != key)

@@ -50,7 +50,7 @@ std::unique_ptr<PostProcessor> make_template(const json& config, const JsonPlace
       seen_sequence = true;
     } else if (item.is_object() && item.contains("SpecialToken")) {
       const std::string name = required_string(item["SpecialToken"], "id", item_place.at("SpecialToken"));
-      if (!specials.contains(name)) place.at("special_tokens").fail("no entry for '" + name + "' used by the template");
+      if (!specials.contains(name)) place.at("special_tokens").fail("no entry for " + shown(name) + " used by the template");
       const JsonPlace special_place = place.at("special_tokens").at(name);
       for (const json& id : required_array(specials[name], "ids", special_place)) {
         if (!id.is_number_integer() || id.get<int64_t>() < 0) special_place.at("ids").fail("expected non-negative integer ids");

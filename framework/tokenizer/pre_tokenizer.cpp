@@ -18,8 +18,8 @@ SplitBehavior parse_behavior(const std::string& name, const JsonPlace& place) {
   if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
   if (name == "MergedWithNext") return SplitBehavior::MergedWithNext;
   if (name == "Contiguous") return SplitBehavior::Contiguous;
-  place.fail("unknown split behavior '" + name +
-             "' (expected Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous)");
+  place.fail("unknown split behavior " + shown(name) +
+             " (expected Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous)");
 }
 
 // Cuts the word [base, base + length) at `matches` (relative to base) the way Hugging Face's

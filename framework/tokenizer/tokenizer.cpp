@@ -115,7 +115,7 @@ int32_t config_token_id(const json& config, const char* key, const std::string& 
     fail(config_path + ": " + key + " must be a string, {\"content\": ...} or null");
   }
   const auto id = impl.token_to_id(token);
-  if (!id) fail(config_path + ": " + key + " '" + token + "' is not in the vocabulary of " + impl.path);
+  if (!id) fail(config_path + ": " + key + " " + tok::shown(token) + " is not in the vocabulary of " + impl.path);
   return *id;
 }
 
@@ -131,7 +131,7 @@ void build(const std::string& path, tok::TokenizerCore* impl) {
   std::string model_type = tok::string_or(model, "type", "", model_place);
   if (model_type.empty() && model.contains("merges")) model_type = "BPE";  // files older than the "type" key
   if (model_type != "BPE")
-    fail(path + ": unsupported model type '" + model_type + "' (qzo supports BPE tokenizers)");
+    fail(path + ": unsupported model type " + tok::shown(model_type) + " (qzo supports BPE tokenizers)");
   // The parser lifts a well-formed vocab and merges out of the document, leaving null behind.
   for (const char* field : {"vocab", "merges"}) {
     const auto it = model.find(field);

@@ -50,7 +50,7 @@ class TokenizerSax : public nlohmann::json_sax<json> {
       std::pair<std::string, std::string> pair;
       if (!split_merge_string(v, pair))
         return bad("model.merges[" + std::to_string(out_.bpe.merges.size()) +
-                   "]: expected \"left right\" with one space, got \"" + v + "\"");
+                   "]: expected \"left right\" with one space, got " + shown(v));
       out_.bpe.merges.push_back(std::move(pair));
       return true;
     }
