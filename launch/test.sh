@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Sets up (packages, npm data, build) and runs every test suite through ctest.
+# Sets up (packages, npm data, build) and runs every test suite through ctest, then the unit
+# suite once more under AddressSanitizer + UndefinedBehaviorSanitizer (a CPU-only build in
+# build-asan/; QZO_SANITIZE=0 skips it; the MPI suites stay uninstrumented, as OpenMPI is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh
-cd build
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} ctest --output-on-failure -j"$(nproc)"
+(cd build && OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} ctest --output-on-failure -j"$(nproc)")
+if [ "${QZO_SANITIZE:-1}" = 1 ]; then
+  sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQZO_CUDA=OFF \
+    -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  cmake --build build-asan --target qzo_tests -j"$(nproc)" | grep -v '^\[' || true
+  echo "test: the unit suite under ASan + UBSan"
+  OMP_NUM_THREADS=2 build-asan/tests/qzo_tests --gtest_filter='-*Benchmark*' --gtest_brief=1
+fi

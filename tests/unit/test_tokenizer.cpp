@@ -97,7 +97,8 @@ TEST_P(TokenizerGolden, EncodeMatchesReferenceIdsWithAndWithoutSpecialTokens) {
 
 TEST_P(TokenizerGolden, DecodeMatchesReferenceText) {
   const Tokenizer& tok = real_tokenizer(GetParam().name);
-  for (const json& c : golden(GetParam().name).at("cases")) {
+  const json g = golden(GetParam().name);  // kept: a range-for over a temporary's member dangles
+  for (const json& c : g.at("cases")) {
     const auto ids = ids_of(c.at("ids_no_special"));
     EXPECT_EQ(tok.decode(ids, false), c.at("decoded").get<std::string>()) << "text: \"" << c.at("text") << "\"";
     EXPECT_EQ(tok.decode(ids, true), c.at("decoded_skip_special").get<std::string>()) << "text: \"" << c.at("text") << "\"";
@@ -109,7 +110,8 @@ TEST_P(TokenizerGolden, DecodeOfEncodeGivesTheTextBack) {
   // Qwen3 normalizes to NFC, so its round trip gives the NFC form of the text.
   const bool nfc = std::string(GetParam().name) == "qwen3";
   std::vector<std::string> texts = sample_emails(40);
-  for (const json& c : golden(GetParam().name).at("cases"))
+  const json g = golden(GetParam().name);  // kept: a range-for over a temporary's member dangles
+  for (const json& c : g.at("cases"))
     if (!mentions_added_token(c.at("text"))) texts.push_back(c.at("text"));
   for (const std::string& text : texts) {
     const std::string expected = nfc ? tok::unicode_normalize(text, tok::NormalForm::NFC) : text;
