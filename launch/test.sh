@@ -10,7 +10,10 @@ if [ "${QZO_SANITIZE:-1}" = 1 ]; then
   sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQZO_CUDA=OFF \
     -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-  cmake --build build-asan --target qzo_tests -j"$(nproc)" >/dev/null
+  if ! cmake --build build-asan --target qzo_tests -j"$(nproc)" >build-asan/build.log 2>&1; then
+    cat build-asan/build.log
+    exit 1
+  fi
   echo "test: the unit suite under ASan + UBSan"
   OMP_NUM_THREADS=2 build-asan/tests/qzo_tests --gtest_filter='-*Benchmark*' --gtest_brief=1
 fi
