@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "framework/config/schema.h"
+#include "framework/core/quote.h"
 
 namespace qzo {
 
@@ -17,10 +18,5 @@ Value value_from_yaml(const KeySpec& spec, const YAML::Node& node, const std::st
 // Lists are written in YAML flow style ("[0.9, 0.999]") or comma separated ("0.9,0.999").
 Value value_from_text(const KeySpec& spec, const std::string& text, const std::string& where);
 
-// What a file said, made fit for a one-line message: a newline as \n (YAML quoted and block
-// scalars hold any character, and yaml-cpp's messages quote them), control bytes as \xNN,
-// long text cut short. quote_value() also puts it in single quotes.
-std::string escape_for_message(const std::string& text);
-std::string quote_value(const std::string& text);
 
 }  // namespace qzo

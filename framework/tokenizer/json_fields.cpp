@@ -2,29 +2,13 @@
 #include "framework/tokenizer/json_fields.h"
 
 #include "framework/core/error.h"
+#include "framework/core/quote.h"
 
 namespace qzo::tok {
 
 void JsonPlace::fail(const std::string& what) const { qzo::fail(file + ": " + key + ": " + what); }
 
-std::string shown(const std::string& text) {
-  constexpr size_t kMaxShown = 200;
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == kMaxShown) {
-      out += "...(" + std::to_string(text.size()) + " bytes)";
-      break;
-    }
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    else out += static_cast<char>(c);
-  }
-  return out + "'";
-}
+std::string shown(const std::string& text) { return quote_value(text); }
 
 const json& required_field(const json& object, const char* field, const JsonPlace& place) {
   if (!object.is_object()) place.fail("expected an object");
