@@ -16,6 +16,7 @@
 #include "framework/train/zo_trainer.h"
 #include "tests/mpi/world.h"
 #include "tests/support/error_of.h"
+#include "tests/recording_log.h"
 
 namespace qzo {
 namespace {
@@ -41,16 +42,7 @@ Config short_run(std::vector<std::string> overrides = {}) {
   return load_config(root + "/configs/quickstart.yaml", train_schema(), all);
 }
 
-// Collects rank 0's per-step records.
-class RecordingLog final : public RunLog {
- public:
-  void begin(const RunInfo&) override {}
-  void step(const StepRecord& r) override { steps.push_back(r); }
-  void eval(const EvalRecord&) override {}
-  void finish(const nlohmann::json&, const std::string& s) override { status = s; }
-  std::vector<StepRecord> steps;
-  std::string status;
-};
+using testing::RecordingLog;
 
 // The tests reuse their run directories from one ctest run to the next: each run replaces
 // what the last one left there (qzo train --overwrite).

@@ -17,6 +17,7 @@
 #include "framework/train/zo_trainer.h"
 #include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
+#include "tests/recording_log.h"
 
 namespace qzo {
 namespace {
@@ -41,15 +42,7 @@ Config tiny_run(const TempDir& dir, std::vector<std::string> overrides = {}) {
   return load_config(root + "/configs/quickstart.yaml", train_schema(), all);
 }
 
-class RecordingLog final : public RunLog {
- public:
-  void begin(const RunInfo&) override {}
-  void step(const StepRecord& r) override { steps.push_back(r); }
-  void eval(const EvalRecord&) override {}
-  void finish(const nlohmann::json&, const std::string& s) override { status = s; }
-  std::vector<StepRecord> steps;
-  std::string status;
-};
+using testing::RecordingLog;
 
 // Sets an environment variable for one scope.
 class ScopedEnv {
