@@ -22,6 +22,17 @@ uint64_t perturbation_seed(uint64_t run_seed, int64_t step, int k) {
   return splitmix64(splitmix64(splitmix64(run_seed) ^ static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(k));
 }
 
+ZoUpdate parse_zo_update(const std::string& name) {
+  if (name == "sgd") return ZoUpdate::sgd;
+  if (name == "signsgd") return ZoUpdate::signsgd;
+  fail("method.update: '" + name + "' is not an update rule (expected sgd or signsgd)");
+}
+
+float zo_update_step(double lr, double clipped_grad, int n, ZoUpdate rule) {
+  const double g = rule == ZoUpdate::sgd ? clipped_grad : double((clipped_grad > 0) - (clipped_grad < 0));
+  return static_cast<float>(-lr * g / n);
+}
+
 double clip_projected_grad(double d, const std::optional<double>& threshold) {
   if (!threshold) return d;
   return std::clamp(d, -*threshold, *threshold);
@@ -81,7 +92,7 @@ ZoStepResult zo_apply(ZoParameters& params, const ZoLocalSums& global, uint64_t 
   }
   // The n updates are averaged; z_k is regenerated from its seed, never stored.
   for (int k = 0; k < n; ++k)
-    params.update(perturbation_seed(run_seed, step, k), static_cast<float>(-lr * r.clipped_grad[k] / n),
+    params.update(perturbation_seed(run_seed, step, k), zo_update_step(lr, r.clipped_grad[k], n, o.update),
                   static_cast<float>(lr * o.weight_decay / n));
   return r;
 }

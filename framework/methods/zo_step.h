@@ -7,13 +7,20 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "framework/methods/zo_parameters.h"
 
 namespace qzo {
 
+// How the projected gradient moves θ: ZO-SGD (θ ← θ − η d z, the paper's) or ZO-SignSGD
+// (θ ← θ − η sign(d) z, the baseline the paper's reviewers asked for).
+enum class ZoUpdate { sgd, signsgd };
+ZoUpdate parse_zo_update(const std::string& name);  // "sgd" | "signsgd"
+
 struct ZoOptions {
+  ZoUpdate update = ZoUpdate::sgd;
   float eps = 1e-3f;
   int n_perturbations = 1;
   std::optional<double> clip_threshold;  // nullopt: no directional-derivative clipping
@@ -49,6 +56,10 @@ struct ZoStepResult {
 uint64_t perturbation_seed(uint64_t run_seed, int64_t step, int k);
 
 double clip_projected_grad(double d, const std::optional<double>& threshold);
+
+// The step multiplying z_k in θ ← θ + step·z_k, one of n averaged perturbations, from the
+// clipped projected gradient: the trainer and replay (train/replay.h) share it bit for bit.
+float zo_update_step(double lr, double clipped_grad, int n, ZoUpdate rule);
 
 // Which ranks' shares of the step this rank evaluates.
 struct ZoShard {

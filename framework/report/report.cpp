@@ -1,4 +1,4 @@
-// Groups finished runs into report rows and prints the three tables (see report.h).
+// Groups finished runs into report rows and prints the tables (see report.h).
 #include "framework/report/report.h"
 
 #include <algorithm>
@@ -8,140 +8,82 @@
 #include <map>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
+
+#include "framework/report/report_rows.h"
 
 namespace qzo {
 
 namespace {
 
-// Keys that the row label already shows through method and quantizer, or that are averaged.
-bool folded_into_row(const std::string& key) {
-  return key == "seed" || key == "method.name" || key == "task.name" || key == "model.dtype" ||
-         key.rfind("quant.", 0) == 0;
-}
-
-std::string row_label(const LoggedRun& run) {
-  std::string label = run.info.method + " / " + run.info.quantizer;
-  for (const auto& [key, value] : run.labels.items()) {
-    if (folded_into_row(key)) continue;
-    const std::string short_key = key.substr(key.rfind('.') + 1);
-    label += ", " + short_key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
-  }
-  return label;
-}
-
-struct Row {
-  std::string label;
-  std::vector<const LoggedRun*> runs;
+// A cell of a compared column: mean ± 95% CI; the best row in bold; ≈ where the row's
+// interval overlaps the best row's (the seeds do not separate them).
+struct Column {
+  std::vector<Interval> cells;  // one per row; n = 0 where the row has no value
+  size_t best = SIZE_MAX;
 };
 
-// Rows and task columns in the order their first run appears in the sweep.
-struct Groups {
-  std::vector<Row> rows;
-  std::vector<std::pair<std::string, std::string>> tasks;  // (task, metric)
-};
-
-Groups group_runs(std::vector<const LoggedRun*> runs) {
-  std::stable_sort(runs.begin(), runs.end(), [](const LoggedRun* a, const LoggedRun* b) {
-    const int ia = a->sweep_index < 0 ? INT32_MAX : a->sweep_index;
-    const int ib = b->sweep_index < 0 ? INT32_MAX : b->sweep_index;
-    return ia < ib;
-  });
-  Groups g;
-  std::map<std::string, size_t> row_of;
-  std::set<std::string> seen_tasks;
-  for (const LoggedRun* run : runs) {
-    const std::string label = row_label(*run);
-    auto it = row_of.find(label);
-    if (it == row_of.end()) {
-      it = row_of.emplace(label, g.rows.size()).first;
-      g.rows.push_back({label, {}});
-    }
-    g.rows[it->second].runs.push_back(run);
-    if (seen_tasks.insert(run->info.task).second) g.tasks.emplace_back(run->info.task, run->info.metric);
+Column compare(const Groups& g, const std::function<std::vector<double>(const Row&)>& values) {
+  Column c;
+  for (const Row& row : g.rows) {
+    c.cells.push_back(ci95(values(row)));
+    const Interval& x = c.cells.back();
+    if (x.n > 0 && (c.best == SIZE_MAX || x.mean > c.cells[c.best].mean)) c.best = c.cells.size() - 1;
   }
-  return g;
+  return c;
 }
 
-double number(const nlohmann::json& summary, const char* key, double fallback = NAN) {
-  return summary.contains(key) && summary[key].is_number() ? summary[key].get<double>() : fallback;
-}
-
-double memory(const LoggedRun& run, const char* key) {
-  const auto& s = run.summary;
-  return s.contains("memory") && s["memory"].contains(key) ? s["memory"][key].get<double>() : NAN;
-}
-
-std::string format(const char* fmt, double v) {
-  if (std::isnan(v)) return "-";
-  char text[64];
-  std::snprintf(text, sizeof text, fmt, v);
+std::string compared_cell(const Column& c, size_t row, double scale) {
+  const Interval& x = c.cells[row];
+  if (x.n == 0) return "-";
+  std::string text = interval_text(x, scale);
+  if (row == c.best) return "**" + text + "**";
+  if (c.best != SIZE_MAX && intervals_overlap(x, c.cells[c.best])) text += " ≈";
   return text;
 }
 
-// "87.2 ± 1.0", or "87.2" for a single seed, scaled by `scale`.
-std::string cell(const std::vector<double>& values, double scale, const char* fmt = "%.1f") {
-  if (values.empty()) return "-";
-  const MeanStd m = mean_std(values);
-  std::string out = format(fmt, m.mean * scale);
-  if (m.n > 1) out += " ± " + format(fmt, m.std * scale);
-  return out;
-}
-
-double mean_of(const Row& row, const std::function<double(const LoggedRun&)>& f) {
+std::vector<double> summary_values(const Row& row, const std::string& task, const char* key) {
   std::vector<double> v;
   for (const LoggedRun* r : row.runs)
-    if (double x = f(*r); !std::isnan(x)) v.push_back(x);
-  return v.empty() ? NAN : mean_std(v).mean;
+    if (r->info.task == task && !std::isnan(number(r->summary, key))) v.push_back(number(r->summary, key));
+  return v;
 }
 
-// Metrics reported as fractions read better as percentages, as papers print them.
-double metric_scale(const std::string& metric) {
-  return metric == "accuracy" || metric.rfind("f1", 0) == 0 || metric == "em" ? 100.0 : 1.0;
-}
-
-std::string clip_threshold_of(const LoggedRun& run) {
-  try {
-    const YAML::Node c = YAML::Load(run.info.config_yaml)["method"]["clip_threshold"];
-    if (!c || c.IsNull()) return "none";
-    return c.Scalar();
-  } catch (const YAML::Exception&) {
-    return "?";
-  }
-}
-
-// The q-quantile of |values| (nearest rank).
-double abs_quantile(std::vector<double> values, double q) {
-  if (values.empty()) return NAN;
-  for (double& v : values) v = std::fabs(v);
-  const size_t k = static_cast<size_t>(std::ceil(q * values.size())) - (q > 0 ? 1 : 0);
-  std::nth_element(values.begin(), values.begin() + k, values.end());
-  return values[k];
+// The split a task's final scores come from: "eval", or "dev" for a selection sweep.
+std::string final_split(const Groups& g, const std::string& task) {
+  std::set<std::string> splits;
+  for (const Row& row : g.rows)
+    for (const LoggedRun* r : row.runs)
+      if (r->info.task == task) splits.insert(r->summary.value("final_split", std::string("eval")));
+  return splits.size() == 1 ? *splits.begin() : "eval or dev";
 }
 
 void metric_table(std::string& md, const Groups& g) {
-  md += "## Final metric (eval set, mean ± std over seeds)\n\n| method / quantizer | seeds |";
+  md += "## Final metric (mean ± 95% CI over seeds)\n\n"
+        "dev: the best dev score of each run (what selects its checkpoint, and what settings are chosen on). "
+        "**Bold**: the best row of a column; ≈: the row's interval overlaps the best row's, so the seeds do "
+        "not separate them.\n\n| method / quantizer | seeds |";
   std::string rule = "|---|---|";
+  std::vector<Column> columns;
+  std::vector<double> scales;
   for (const auto& [task, metric] : g.tasks) {
-    md += " " + task + " (" + metric + (metric_scale(metric) == 100.0 ? ", %" : "") + ") |";
-    rule += "---|";
+    const std::string unit = metric + (metric_scale(metric) == 100.0 ? ", %" : "");
+    md += " " + task + " dev (" + unit + ") | " + task + " " + final_split(g, task) + " (" + unit + ") |";
+    rule += "---|---|";
+    const std::string& t = task;
+    columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "best_dev"); }));
+    columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "final"); }));
+    scales.push_back(metric_scale(metric));
+    scales.push_back(metric_scale(metric));
   }
   md += "\n" + rule + "\n";
-  for (const Row& row : g.rows) {
-    std::set<uint64_t> seeds;
-    for (const LoggedRun* r : row.runs) seeds.insert(r->info.seed);
-    md += "| " + row.label + " | " + std::to_string(seeds.size()) + " |";
-    for (const auto& [task, metric] : g.tasks) {
-      std::vector<double> finals;
-      for (const LoggedRun* r : row.runs)
-        if (r->info.task == task && !std::isnan(number(r->summary, "final"))) finals.push_back(number(r->summary, "final"));
-      md += " " + cell(finals, metric_scale(metric)) + " |";
-    }
+  for (size_t i = 0; i < g.rows.size(); ++i) {
+    md += "| " + g.rows[i].label + " | " + std::to_string(seed_count(g.rows[i])) + " |";
+    for (size_t c = 0; c < columns.size(); ++c) md += " " + compared_cell(columns[c], i, scales[c]) + " |";
     md += "\n";
   }
 }
 
-// The untrained weights scored on the same eval set: what fine-tuning started from (e.g. how
+// The untrained weights scored on the same split: what fine-tuning started from (e.g. how
 // much a 2-bit quantizer lost). Only rows of trained runs that recorded it.
 void zero_shot_table(std::string& md, const Groups& g) {
   std::string body;
@@ -154,12 +96,12 @@ void zero_shot_table(std::string& md, const Groups& g) {
         if (r->info.task == task && number(r->summary, "steps", 0) > 0 && !std::isnan(number(r->summary, "zero_shot")))
           before.push_back(number(r->summary, "zero_shot"));
       any |= !before.empty();
-      line += " " + cell(before, metric_scale(metric)) + " |";
+      line += " " + (before.empty() ? std::string("-") : interval_text(ci95(before), metric_scale(metric))) + " |";
     }
     if (any) body += line + "\n";
   }
   if (body.empty()) return;
-  md += "\n## Zero-shot of the same weights, before training (mean ± std over seeds)\n\n| method / quantizer |";
+  md += "\n## Zero-shot of the same weights, before training (mean ± 95% CI)\n\n| method / quantizer |";
   std::string rule = "|---|";
   for (const auto& [task, metric] : g.tasks) {
     md += " " + task + " (" + metric + (metric_scale(metric) == 100.0 ? ", %" : "") + ") |";
@@ -169,18 +111,70 @@ void zero_shot_table(std::string& md, const Groups& g) {
 }
 
 void memory_table(std::string& md, const Groups& g) {
-  md += "\n## Memory and communication (mean over runs)\n\n"
-        "| method / quantizer | weights (MB) | trainable (MB) | optimizer (MB) | peak RSS / rank (MB) | "
-        "all-reduced bytes / step | ms / step |\n|---|---|---|---|---|---|---|\n";
+  static const char* kPeaks[] = {"peak_weights_bytes",     "peak_trainable_bytes",  "peak_optimizer_bytes",
+                                 "peak_gradients_bytes",   "peak_activations_bytes", "peak_workspace_bytes",
+                                 "peak_total_bytes"};
+  md += "\n## Memory, communication and step time (mean over runs)\n\n"
+        "Memory: each run's allocator peaks by component on its backend (rank 0), counted from the start of "
+        "training. ms / step: training steps only (no evaluation, checkpoint or logging).\n\n"
+        "| method / quantizer | weights (MB) | trainable (MB) | optimizer (MB) | gradients (MB) | activations (MB) | "
+        "workspace (MB) | total (MB) | all-reduced bytes / step | ms / step |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const Row& row : g.rows) {
-    auto mb = [&](const char* key) { return format("%.2f", mean_of(row, [&](const LoggedRun& r) { return memory(r, key); }) / 1e6); };
+    md += "| " + row.label + " |";
+    for (const char* key : kPeaks)
+      md += " " + format("%.2f", mean_of(row, [&](const LoggedRun& r) { return memory(r, key); }) / 1e6) + " |";
     const double steps = mean_of(row, [](const LoggedRun& r) { return number(r.summary, "steps", 0); });
     const double bytes = mean_of(row, [](const LoggedRun& r) { return number(r.summary, "bytes_reduced_per_step"); });
     const double ms = mean_of(row, [](const LoggedRun& r) { return number(r.summary, "ms_per_step"); });
-    md += "| " + row.label + " | " + mb("weights_bytes") + " | " + mb("trainable_bytes") + " | " +
-          mb("optimizer_bytes") + " | " + mb("peak_rss_bytes") + " | " + (steps > 0 ? format("%.0f", bytes) : "-") +
-          " | " + (steps > 0 ? format("%.1f", ms) : "-") + " |\n";
+    md += " " + (steps > 0 ? format("%.0f", bytes) : "-") + " | " + (steps > 0 ? format("%.1f", ms) : "-") + " |\n";
   }
+}
+
+// Forward passes per training example seen: 2 per perturbation per step (ZO methods).
+double forwards_per_step(const LoggedRun& run) {
+  const double n = config_number(run, "method", "n_perturbations", 1);
+  return 2.0 * n * config_number(run, "optim", "batch_size", 0);
+}
+
+// Training seconds after `steps` steps: the last logged row before that step.
+double train_seconds_at(const LoggedRun& run, int64_t steps) {
+  double t = 0;
+  for (size_t i = 0; i < run.steps.size(); ++i)
+    if (run.steps.step[i] < steps) t = run.steps.wall_s[i];
+  return t;
+}
+
+// Accuracy against compute: the eval split scored along training (eval.curve: logged, never
+// used to select anything), against example-forward passes and training seconds.
+void compute_table(std::string& md, const Groups& g) {
+  std::string body;
+  for (const Row& row : g.rows) {
+    std::map<int64_t, std::vector<const LoggedRun*>> at_step;
+    std::map<int64_t, std::vector<double>> scores;
+    for (const LoggedRun* r : row.runs)
+      for (const EvalRecord& e : r->evals)
+        if (e.split == "eval_curve") at_step[e.step].push_back(r), scores[e.step].push_back(e.value);
+    const bool untrained = number(row.runs.front()->summary, "steps", 0) == 0;
+    if (untrained) scores[0] = summary_values(row, row.runs.front()->info.task, "final"), at_step[0] = row.runs;
+    if (untrained && row.runs.front()->summary.value("final_split", std::string("eval")) != "eval") continue;
+    for (const auto& [step, values] : scores) {
+      std::vector<double> forwards, seconds;
+      for (const LoggedRun* r : at_step[step]) {
+        forwards.push_back(forwards_per_step(*r) * double(step));
+        seconds.push_back(train_seconds_at(*r, step));
+      }
+      body += "| " + row.label + " | " + std::to_string(step) + " | " + format("%.1f", mean_std(forwards).mean / 1e3) +
+              " | " + format("%.1f", mean_std(seconds).mean) + " | " +
+              interval_text(ci95(values), metric_scale(row.runs.front()->info.metric)) + " |\n";
+    }
+  }
+  if (body.empty()) return;
+  md += "\n## Compute-matched: eval score along training (mean ± 95% CI)\n\n"
+        "Forward passes: example-forwards of training (2 × perturbations × batch per step); seconds: training "
+        "steps only. The curve is the current state at each step, not the dev-selected checkpoint.\n\n"
+        "| method / quantizer | step | forward passes (k) | train seconds | eval score |\n|---|---|---|---|---|\n" +
+        body;
 }
 
 void clip_table(std::string& md, const Groups& g) {
@@ -199,30 +193,41 @@ void clip_table(std::string& md, const Groups& g) {
     if (rates.empty()) continue;  // zero-shot and ICL take no steps
     std::string c;
     for (const std::string& t : thresholds) c += (c.empty() ? "" : ", ") + t;
-    body += "| " + row.label + " | " + c + " | " + cell(rates, 100.0) + " | " + format("%.3g", abs_quantile(d, 0.5)) +
-            " | " + format("%.3g", abs_quantile(d, 0.99)) + " | " + format("%.0f", skipped) + " |\n";
+    body += "| " + row.label + " | " + c + " | " + interval_text(ci95(rates), 100.0) + " | " +
+            format("%.3g", abs_quantile(d, 0.5)) + " | " + format("%.3g", abs_quantile(d, 0.9)) + " | " +
+            format("%.3g", abs_quantile(d, 0.99)) + " | " + format("%.0f", skipped) + " |\n";
   }
   if (body.empty()) return;
-  md += "\n## Directional-derivative clipping\n\n"
-        "| method / quantizer | C | clip rate (%) | median abs(d) | p99 abs(d) | skipped steps |\n"
-        "|---|---|---|---|---|---|\n" + body;
+  md += "\n## Directional-derivative clipping (seeds pooled)\n\n"
+        "| method / quantizer | C | clip rate (%) | median abs(d) | p90 abs(d) | p99 abs(d) | skipped steps |\n"
+        "|---|---|---|---|---|---|---|\n" + body;
+}
+
+// Each run's projected gradients, so that a threshold C reads against the |d| the model
+// really produces, beside what the run reached.
+void per_run_d_table(std::string& md, const Groups& g) {
+  std::string body;
+  for (const Row& row : g.rows)
+    for (const LoggedRun* r : row.runs) {
+      if (number(r->summary, "steps", 0) <= 0) continue;
+      const std::vector<double>& d = r->steps.proj_grad_raw;
+      const double scale = metric_scale(r->info.metric), best_dev = number(r->summary, "best_dev");
+      const std::string dev = std::isnan(best_dev) ? "-"
+                                                   : format("%.1f", scale * best_dev) + " (" +
+                                                         format("%.0f", number(r->summary, "best_step")) + ")";
+      body += "| " + r->info.name + " | " + clip_threshold_of(*r) + " | " +
+              format("%.1f", 100.0 * number(r->summary, "clip_rate", 0)) + " | " + format("%.3g", abs_quantile(d, 0.5)) +
+              " | " + format("%.3g", abs_quantile(d, 0.9)) + " | " + format("%.3g", abs_quantile(d, 0.99)) + " | " +
+              format("%.3g", abs_quantile(d, 1.0)) + " | " + dev + " | " + format("%.1f", scale * number(r->summary, "final")) +
+              " |\n";
+    }
+  if (body.empty()) return;
+  md += "\n## Projected gradients per run\n\n"
+        "| run | C | clip rate (%) | median abs(d) | p90 abs(d) | p99 abs(d) | max abs(d) | best dev (step) | final |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + body;
 }
 
 }  // namespace
-
-MeanStd mean_std(const std::vector<double>& values) {
-  MeanStd m;
-  m.n = values.size();
-  if (m.n == 0) return m;
-  for (double v : values) m.mean += v;
-  m.mean /= static_cast<double>(m.n);
-  if (m.n > 1) {
-    double ss = 0;
-    for (double v : values) ss += (v - m.mean) * (v - m.mean);
-    m.std = std::sqrt(ss / static_cast<double>(m.n - 1));
-  }
-  return m;
-}
 
 std::string markdown_report(const std::vector<LoggedRun>& runs, const std::string& title) {
   std::vector<const LoggedRun*> finished;
@@ -240,7 +245,9 @@ std::string markdown_report(const std::vector<LoggedRun>& runs, const std::strin
   metric_table(md, g);
   zero_shot_table(md, g);
   memory_table(md, g);
+  compute_table(md, g);
   clip_table(md, g);
+  per_run_d_table(md, g);
   return md;
 }
 

@@ -94,7 +94,7 @@ PretrainReport pretrain(const Config& cfg) {
     o.bos_token = kBos;
     o.eos_token = kEos;
     o.model_max_length = cfg.get<int>("train.seq_len");
-    ProgressClock clock(1);
+    const Stopwatch clock;
     train_bpe_tokenizer(train_docs, o, out_dir);
     std::printf("pretrain: trained a %d-token byte-level BPE in %s\n", o.vocab_size,
                 format_duration(clock.elapsed()).c_str());
@@ -182,13 +182,14 @@ PretrainReport pretrain(const Config& cfg) {
   std::mt19937_64 rng(seed ^ 0x5eedULL);
   std::uniform_int_distribution<size_t> start_of(0, train_stream.size() - T - 1);
   ProgressClock clock(lr.total_steps);
+  const Stopwatch wall;
   double running = 0, best_val = INFINITY;
   nlohmann::json history = nlohmann::json::array();
   auto save = [&](long step, double val) {
     model.save(out_dir);
     report.val_loss = val;
     report.steps = step;
-    report.seconds = clock.elapsed();
+    report.seconds = clock.step_seconds();  // training steps only: tokens/s excludes validation
     report.tokens_per_second = report.tokens_seen / std::max(1e-9, report.seconds);
     history.push_back({{"step", step}, {"val_loss", val}, {"train_loss", running}, {"seconds", report.seconds}});
     const nlohmann::json report_json = {{"val_loss", val},
@@ -208,6 +209,7 @@ PretrainReport pretrain(const Config& cfg) {
     write_text_file_atomically(out_dir + "/pretrain_report.json", report_json.dump(2) + "\n");
   };
   for (long step = 0; step < lr.total_steps; ++step) {
+    clock.start_step();
     std::vector<size_t> starts(B);
     for (size_t& s : starts) s = start_of(rng);
     const Batch batch = window_batch(train_stream, starts, T);
@@ -228,7 +230,7 @@ PretrainReport pretrain(const Config& cfg) {
       const double val = validate();
       const bool best = val < best_val;
       std::printf("eval step %ld | val loss %.4f (unigram %.4f) | elapsed %s%s\n", step + 1, val, report.unigram_loss,
-                  format_duration(clock.elapsed()).c_str(), best ? " | saved" : "");
+                  format_duration(wall.elapsed()).c_str(), best ? " | saved" : "");
       // Validation selects the checkpoint: the folder always holds the best model so far.
       if (best) {
         best_val = val;

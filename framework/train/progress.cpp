@@ -30,19 +30,24 @@ std::string format_rate(double v) {
   return buf;
 }
 
-ProgressClock::ProgressClock(long total_steps) : total_(total_steps), start_(Clock::now()), last_(start_) {}
+double Stopwatch::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+ProgressClock::ProgressClock(long total_steps) : total_(total_steps), step_start_(Clock::now()) {}
+
+void ProgressClock::start_step() { step_start_ = Clock::now(); }
 
 double ProgressClock::tick(long tokens) {
-  const auto now = Clock::now();
-  const double dt = std::chrono::duration<double>(now - last_).count();
-  last_ = now;
+  const double dt = std::chrono::duration<double>(Clock::now() - step_start_).count();
+  step_seconds_ += dt;
   // Exponential window so the rate follows the recent speed, not the warm-up.
   window_seconds_ = 0.9 * window_seconds_ + dt;
   window_tokens_ = 0.9 * window_tokens_ + double(tokens);
   return dt;
 }
 
-double ProgressClock::elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+double ProgressClock::step_seconds() const { return step_seconds_; }
 
 double ProgressClock::tokens_per_second() const {
   return window_seconds_ > 0 ? window_tokens_ / window_seconds_ : 0.0;
@@ -50,7 +55,7 @@ double ProgressClock::tokens_per_second() const {
 
 std::string ProgressClock::eta(long steps_done) const {
   if (steps_done <= 0) return "?";
-  return format_duration(elapsed() / double(steps_done) * double(total_ - steps_done));
+  return format_duration(step_seconds_ / double(steps_done) * double(total_ - steps_done));
 }
 
 }  // namespace qzo

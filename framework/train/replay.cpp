@@ -45,6 +45,7 @@ ReplayResult replay_run(const LoggedRun& run, const std::string& out_dir, long u
     params = std::make_unique<MezoParameters>(*loaded.plain);
   const uint64_t seed = static_cast<uint64_t>(cfg.get<int64_t>("seed"));
   const double weight_decay = cfg.get<double>("method.weight_decay");
+  const ZoUpdate update = parse_zo_update(cfg.get<std::string>("method.update"));
 
   ReplayResult r;
   int64_t skipped_before = 0;
@@ -60,7 +61,7 @@ ReplayResult replay_run(const LoggedRun& run, const std::string& out_dir, long u
     // The trainer's update, from the logged doubles: the same floats, so the same bits.
     for (int k = 0; k < n; ++k) {
       const double lr = rows.lr[first + size_t(k)], d = rows.proj_grad_clipped[first + size_t(k)];
-      params->update(perturbation_seed(seed, s, k), static_cast<float>(-lr * d / n),
+      params->update(perturbation_seed(seed, s, k), zo_update_step(lr, d, n, update),
                      static_cast<float>(lr * weight_decay / n));
     }
   }

@@ -20,6 +20,8 @@ const Schema& train_schema() {
     quant.key<bool>("symmetric", false, "symmetric RTN (no zero points)");
     Section method = s.section("method");
     method.choice("name", {"qzo", "mezo", "zeroshot", "icl"}, "qzo", "what to run");
+    method.choice("update", {"sgd", "signsgd"}, "sgd",
+                  "ZO update: sgd (θ -= lr·d·z, the paper's) or signsgd (θ -= lr·sign(d)·z)");
     method.key<double>("eps", 1e-3, "perturbation scale ε").positive();
     method.key<int>("n_perturbations", 1, "perturbations averaged per step").positive();
     method.key<std::optional<double>>("clip_threshold", std::optional<double>(100.0),
@@ -37,7 +39,8 @@ const Schema& train_schema() {
     optim.key<int>("batch_size", 16, "examples per step (global, over all ranks)").positive();
     Section task = s.section("task");
     task.key<std::string>("name", "spam", "configs/tasks/<name>.yaml or a path to a task YAML");
-    task.key<std::string>("data_dir", "", "folder of the task's JSONL files");
+    task.key<std::string>("data_dir", "",
+                          "folder of the task's JSONL files (empty: <cache>/data, from launch/setup.sh)");
     task.key<int>("n_train", 1000, "training examples").min(0);
     task.key<int>("n_dev", 200, "dev examples (checkpoint selection)").min(0);
     task.key<int>("n_eval", 1000, "evaluation examples").min(1);
@@ -46,7 +49,13 @@ const Schema& train_schema() {
     Section eval = s.section("eval");
     eval.key<int>("interval", 100, "steps between dev evaluations (0 = only at the end)").min(0);
     eval.key<int>("batch_rows", 32, "rows per forward pass when scoring").positive();
-    eval.key<bool>("zero_shot", true, "also score the untrained model on the eval set");
+    eval.key<bool>("zero_shot", true, "also score the untrained model on the scored split");
+    eval.choice("split", {"eval", "dev"}, "eval",
+                "what the final score is measured on: eval (held out), or dev to choose prompts and settings "
+                "without looking at eval");
+    eval.key<bool>("curve", false,
+                   "also score the eval split at every dev interval, logged as eval_curve for compute-matched "
+                   "plots (never used to select anything)");
     Section dist = s.section("dist");
     dist.choice("backend", {"auto", "local", "mpi", "nccl"}, "auto",
                 "communicator (auto: NCCL when every rank computes on a GPU, MPI under mpirun, else local)");

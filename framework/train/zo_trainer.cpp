@@ -269,16 +269,26 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                             {"backend", comm.backend()},
                             {"quant", loaded.quantized ? loaded.quantized->spec().to_string() : "none"},
                             {"config", cfg.to_yaml()}};
-  ProgressClock total_clock(1);
-  if (cfg.get<bool>("eval.zero_shot") || !params) {
-    const TaskScore s = evaluate(eval, data.eval);
+  const Stopwatch total_clock;
+  // The split every reported score comes from: dev when choosing a prompt or a setting, so
+  // that the eval split is never looked at; eval otherwise.
+  const bool score_on_dev = cfg.get<std::string>("eval.split") == "dev";
+  if (score_on_dev && dev.empty()) fail(cfg.where("task.n_dev") + ": eval.split dev needs task.n_dev > 0");
+  const std::vector<EncodedExample>& scored = score_on_dev ? dev : eval;
+  const std::vector<Example>& scored_examples = score_on_dev ? data.dev : data.eval;
+  summary["final_split"] = score_on_dev ? "dev" : "eval";
+  if (params && cfg.get<bool>("eval.zero_shot")) {  // an untrained run's final score is its zero-shot
+    const TaskScore s = evaluate(scored, scored_examples);
     summary["zero_shot"] = s.value;
     log_eval(0, "zero_shot", s);
-    if (root) std::printf("eval before training: %s %.4f on %zu examples\n", s.metric.c_str(), s.value, eval.size());
+    if (root)
+      std::printf("eval before training: %s %.4f on %zu %s examples\n", s.metric.c_str(), s.value, scored.size(),
+                  score_on_dev ? "dev" : "eval");
   }
 
   const int steps = params ? cfg.get<int>("optim.steps") : 0;
   ZoOptions zo;
+  zo.update = parse_zo_update(cfg.get<std::string>("method.update"));
   zo.eps = static_cast<float>(cfg.get<double>("method.eps"));
   zo.n_perturbations = cfg.get<int>("method.n_perturbations");
   zo.clip_threshold = cfg.get_optional_double("method.clip_threshold");
@@ -301,7 +311,9 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   double best_dev = -INFINITY;
   long best_step = 0;
   std::vector<std::vector<uint8_t>> best_state;
+  const bool eval_curve = cfg.get<bool>("eval.curve") && !score_on_dev;
   auto consider_dev = [&](long step) {
+    if (eval_curve) log_eval(step, "eval_curve", evaluate(eval, data.eval));
     if (dev.empty()) return;
     const TaskScore s = evaluate(dev, data.dev);
     log_eval(step, "dev", s);
@@ -377,6 +389,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   ProgressClock clock(steps - first_step);
 
   for (long step = first_step; step < steps; ++step) {
+    clock.start_step();
     // Data mode: this rank's slice of the (seed, step) global batch. Perturbation mode:
     // the whole batch, for this rank's share of the perturbations.
     std::vector<EncodedExample> mine;
@@ -410,7 +423,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
         rec.clipped = r.clipped_grad[k] != r.raw_grad[k];
         rec.lr = rate;
         rec.tokens = global_tokens;
-        rec.wall_s = clock.elapsed();
+        rec.wall_s = clock.step_seconds();
         rec.skipped_steps = skipped;
         log->step(rec);
       }
@@ -440,13 +453,17 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     if (!best_state.empty()) params->restore(best_state);
   }
 
-  const TaskScore final_score = evaluate(eval, data.eval);
-  log_eval(steps, "eval", final_score);
-  const double train_seconds = clock.elapsed();
+  const TaskScore final_score = evaluate(scored, scored_examples);
+  log_eval(steps, score_on_dev ? "dev_final" : "eval", final_score);
+  const double train_seconds = clock.step_seconds();  // steps only: no evaluation, checkpoint or log
   summary["final"] = final_score.value;
+  if (!params) {
+    summary["zero_shot"] = final_score.value;
+    log_eval(0, "zero_shot", final_score);
+  }
   summary["final_parts"] = nlohmann::json::object();
   for (const auto& [name, value] : final_score.parts) summary["final_parts"][name] = value;
-  summary["eval_examples"] = eval.size();
+  summary["eval_examples"] = scored.size();
   summary["steps"] = steps;
   summary["best_dev"] = std::isfinite(best_dev) ? nlohmann::json(best_dev) : nlohmann::json(nullptr);
   summary["best_step"] = best_step;
@@ -484,13 +501,19 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   if (root) {
     write_text_file_atomically(run_dir + "/summary.json", summary.dump(2) + "\n");
     fs::remove(checkpoint_path);  // the run is complete: a rerun starts over
-    const std::string zs = summary.contains("zero_shot") ? std::to_string(summary["zero_shot"].get<double>()) : "-";
-    std::printf("\n| run | method | quant | %s before | %s after | best dev (step) | steps | clip rate | time |\n",
-                final_score.metric.c_str(), final_score.metric.c_str());
+    auto four_places = [](double v) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.4f", v);
+      return std::string(text);
+    };
+    const std::string zs = summary.contains("zero_shot") ? four_places(summary["zero_shot"].get<double>()) : "-";
+    const std::string split = score_on_dev ? "dev " : "";
+    std::printf("\n| run | method | quant | %s%s before | %s%s after | best dev (step) | steps | clip rate | time |\n",
+                split.c_str(), final_score.metric.c_str(), split.c_str(), final_score.metric.c_str());
     std::printf("|---|---|---|---|---|---|---|---|---|\n");
     std::printf("| %s | %s | %s | %s | %.4f | %s | %d | %.2f | %s |\n", run_name.c_str(), method.c_str(),
                 summary["quant"].get<std::string>().c_str(), zs.c_str(), final_score.value,
-                std::isfinite(best_dev) ? (std::to_string(best_dev) + " (" + std::to_string(best_step) + ")").c_str()
+                std::isfinite(best_dev) ? (four_places(best_dev) + " (" + std::to_string(best_step) + ")").c_str()
                                         : "-",
                 steps, summary["clip_rate"].get<double>(), format_duration(total_clock.elapsed()).c_str());
     if (steps > 0 && comm.size() > 1)

@@ -2,6 +2,7 @@
 // HDF5 log and read back, give exactly the tables in tests/data/report/expected.md.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -34,16 +35,23 @@ void write_fixture(const std::string& path) {
     info.metric = r["metric"];
     info.seed = r["seed"];
     info.config_yaml = "method:\n  clip_threshold: " + r["clip_threshold"].get<std::string>() + "\n";
+    if (r.contains("batch_size"))
+      info.config_yaml += "  n_perturbations: 1\noptim:\n  batch_size: " + std::to_string(r["batch_size"].get<int>()) + "\n";
     log.set_labels(r["labels"]);
     log.set_sweep_index(r["sweep_index"]);
     log.begin(info);
-    int64_t step = 0;
-    for (double d : r["d"].get<std::vector<double>>()) {
+    const std::vector<double> d = r["d"].get<std::vector<double>>();
+    const std::vector<double> wall = r.value("wall_s", std::vector<double>(d.size(), 0.0));
+    for (size_t step = 0; step < d.size(); ++step) {
       StepRecord s;
-      s.step = step++;
-      s.proj_grad_raw = d;
+      s.step = static_cast<int64_t>(step);
+      s.proj_grad_raw = d[step];
+      s.wall_s = wall[step];
       log.step(s);
     }
+    const nlohmann::json curve = r.value("eval_curve", nlohmann::json::object());
+    for (const auto& [step, value] : curve.items())
+      log.eval({std::stoll(step), "eval_curve", "accuracy", value.get<double>()});
     if (r["status"] == "finished") log.finish(r["summary"], "finished");
   }
 }
@@ -53,6 +61,22 @@ TEST(Report, FixtureLogGivesTheExpectedTables) {
   const std::string path = dir.file("fixture.h5");
   write_fixture(path);
   EXPECT_EQ(markdown_report(read_run_log(path), "fixture.h5"), read_text_file(data("expected.md")));
+}
+
+TEST(Report, Ci95UsesStudentT) {
+  const Interval ci = ci95({0.80, 0.84, 0.82});  // std 0.02, n 3: t(0.975, 2) = 4.303
+  EXPECT_NEAR(ci.mean, 0.82, 1e-12);
+  EXPECT_NEAR(ci.half_width, 4.303 * 0.02 / std::sqrt(3.0), 1e-12);
+  EXPECT_TRUE(std::isnan(ci95({0.5}).half_width));
+  EXPECT_NEAR(student_t_975(1), 12.706, 1e-9);
+  EXPECT_NEAR(student_t_975(1000), 1.960, 1e-9);
+}
+
+TEST(Report, IntervalsOverlapWhenTheyShareAPoint) {
+  Interval a{0.5, 0.25, 3}, b{1.0, 0.25, 3}, c{1.25, 0.25, 3}, single{0.9, NAN, 1};
+  EXPECT_TRUE(intervals_overlap(a, b));   // [0.25, 0.75] and [0.75, 1.25]
+  EXPECT_FALSE(intervals_overlap(a, c));  // [0.25, 0.75] and [1.0, 1.5]
+  EXPECT_TRUE(intervals_overlap(a, single));  // one seed separates nothing
 }
 
 TEST(Report, MeanStdUsesTheSampleDeviation) {
