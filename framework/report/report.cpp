@@ -57,22 +57,35 @@ std::string final_split(const Groups& g, const std::string& task) {
   return splits.size() == 1 ? *splits.begin() : "eval or dev";
 }
 
+bool any_trained(const Groups& g) {
+  for (const Row& row : g.rows)
+    for (const LoggedRun* r : row.runs)
+      if (number(r->summary, "steps", 0) > 0) return true;
+  return false;
+}
+
 void metric_table(std::string& md, const Groups& g) {
-  md += "## Final metric (mean ± 95% CI over seeds)\n\n"
-        "dev: the best dev score of each run (what selects its checkpoint, and what settings are chosen on). "
-        "**Bold**: the best row of a column; ≈: the row's interval overlaps the best row's, so the seeds do "
-        "not separate them.\n\n| method / quantizer | seeds |";
+  const bool trained = any_trained(g);
+  md += "## Final metric (mean ± 95% CI over seeds)\n\n";
+  if (trained)
+    md += "best dev: each run's best dev score (what selects its checkpoint, and what settings are chosen on). ";
+  md += "**Bold**: the best row of a column; ≈: the row's interval overlaps the best row's, so the seeds do not "
+        "separate them.\n\n| method / quantizer | seeds |";
   std::string rule = "|---|---|";
   std::vector<Column> columns;
   std::vector<double> scales;
   for (const auto& [task, metric] : g.tasks) {
     const std::string unit = metric + (metric_scale(metric) == 100.0 ? ", %" : "");
-    md += " " + task + " dev (" + unit + ") | " + task + " " + final_split(g, task) + " (" + unit + ") |";
-    rule += "---|---|";
     const std::string& t = task;
-    columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "best_dev"); }));
+    if (trained) {
+      md += " " + task + " best dev (" + unit + ") |";
+      rule += "---|";
+      columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "best_dev"); }));
+      scales.push_back(metric_scale(metric));
+    }
+    md += " " + task + " " + final_split(g, task) + " (" + unit + ") |";
+    rule += "---|";
     columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "final"); }));
-    scales.push_back(metric_scale(metric));
     scales.push_back(metric_scale(metric));
   }
   md += "\n" + rule + "\n";
