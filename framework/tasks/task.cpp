@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "framework/core/error.h"
+#include "framework/core/paths.h"
 #include "framework/tasks/task_sources.h"
 
 namespace qzo {
@@ -36,7 +37,19 @@ void check_counts(const std::string& task, int n_train, int n_dev) {
          std::to_string(n_dev));
 }
 
+// A file missing from the cache most likely means setup has not exported it yet, so the
+// error says what to run rather than only that the file cannot be read.
+void require_setup_file(const std::string& path) {
+  if (!file_exists(path))
+    fail(path + ": task data file not found (run launch/setup.sh, which exports the tasks it can fetch "
+                "there; for other tasks set task.data_dir)");
+}
+
 }  // namespace
+
+std::string task_data_dir(const std::string& data_dir) {
+  return data_dir.empty() ? cache_dir() + "/data" : data_dir;
+}
 
 Example make_example(const TaskSpec& spec, const nlohmann::json& record, const std::string& where) {
   const nlohmann::json* rec = &record;
@@ -132,8 +145,13 @@ TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_trai
   check_counts(spec.name, n_train, n_dev);
   if (spec.source == TaskSource::spam_assassin) return load_spam_task(spec, n_train, n_dev, n_eval, seed);
 
-  const std::string train_path = data_dir + "/" + spec.train_file;
-  const std::string valid_path = data_dir + "/" + spec.validation_file;
+  const std::string dir = task_data_dir(data_dir);
+  const std::string train_path = dir + "/" + spec.train_file;
+  const std::string valid_path = dir + "/" + spec.validation_file;
+  if (data_dir.empty()) {
+    require_setup_file(train_path);
+    require_setup_file(valid_path);
+  }
   const std::vector<TaskRecord> train = read_jsonl_records(train_path);
   const std::vector<TaskRecord> valid = read_jsonl_records(valid_path);
   const size_t want = static_cast<size_t>(n_train) + static_cast<size_t>(n_dev);

@@ -41,9 +41,14 @@ Example make_example(const TaskSpec& spec, const nlohmann::json& record, const s
 // 2,400 held-out emails, balanced per class, and disjoint by body (see docs/tasks.md).
 // Deterministic for (spec, files, n_*, seed). Throws one line for a missing file, bad JSON
 // (file:line), a missing field (file:line and field) or counts the data cannot supply.
+// An empty data_dir means task_data_dir(""), the cache.
 TaskData load_task(const TaskSpec& spec, const std::string& data_dir, int n_train, int n_dev, int n_eval,
                    uint64_t seed);
 constexpr uint64_t kEvalSeed = 0;
+
+// The folder a jsonl task's files are relative to: data_dir itself, or <cache_dir()>/data when
+// it is empty, where launch/setup.sh exports the tasks it can fetch (fine-foods).
+std::string task_data_dir(const std::string& data_dir);
 
 // k demonstrations (prompt + target) joined by the spec's demo_separator, then the query's
 // prompt. With no demonstrations it is the query's prompt.
