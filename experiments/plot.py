@@ -5,9 +5,11 @@
 
 Writes, where the log has the data: loss.png (training loss curves), d-hist.png (|d|
 histograms), clip-rate.png (clip rate over steps), acc-vs-clip.png (final metric against the
-clip threshold C) and acc-vs-memory.png (final metric against stored weights and peak RSS).
-Runs are grouped the way `qzo report` groups them: method / quantizer plus any swept key other
-than the seed, averaged over seeds. Tables come from `qzo report`; this script only draws.
+clip threshold C, one line per lr), acc-vs-memory.png (final metric against stored weights and
+the allocator's peak) and acc-vs-compute.png (the eval.curve scores against forward passes and
+training seconds). Runs are grouped the way `qzo report` groups them: method / quantizer plus
+any swept key other than the seed; error bars are 95% confidence intervals of the mean over
+seeds (Student's t). Tables come from `qzo report`; this script only draws.
 Needs Debian's python3-h5py and python3-matplotlib (launch/setup.sh installs them).
 """
 import argparse
@@ -23,20 +25,40 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-FOLDED = ("seed", "method.name", "task.name", "model.dtype")
+FOLDED = ("seed", "method.name", "model.dtype")
+# Student's t, 0.975 quantile, for 1..10 degrees of freedom (then close to 1.96).
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 
 
 def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def is_task_file(value):
+    return "/" in value or value.endswith(".yaml")
+
+
 def row_label(run):
+    """The row of `qzo report` (framework/report/report_rows.cpp): the same keys, same order."""
     label = f"{run['method']} / {run['quantizer']}"
-    for key in sorted(run["labels"]):
+    for key, value in run["labels"].items():
         if key in FOLDED or key.startswith("quant."):
             continue
-        label += f", {key.rsplit('.', 1)[-1]}={run['labels'][key]}"
+        if key == "task.name":
+            if is_task_file(value):
+                label += f", prompt={os.path.splitext(os.path.basename(value))[0]}"
+            continue
+        label += f", {key.rsplit('.', 1)[-1]}={value}"
     return label
+
+
+def ci95(values):
+    """Half-width of the 95% confidence interval of the mean (0 for one value)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return 0.0
+    t = T975[len(values) - 2] if len(values) - 1 <= len(T975) else 1.96
+    return t * np.std(values, ddof=1) / np.sqrt(len(values))
 
 
 def read_runs(path):
@@ -52,6 +74,8 @@ def read_runs(path):
                 print(f"plot.py: {path}: run {name} is {status!r}, left out", file=sys.stderr)
                 continue
             steps = {k: np.asarray(group["steps"][k]) for k in group["steps"]}
+            evals = [(int(st), text(sp).rstrip("\x00"), float(v)) for st, sp, v in
+                     zip(group["eval"]["step"], group["eval"]["split"], group["eval"]["value"])]
             runs.append({
                 "name": name,
                 "method": text(attrs["method"]),
@@ -62,6 +86,7 @@ def read_runs(path):
                 "sweep_index": int(attrs.get("sweep_index", -1)),
                 "summary": json.loads(text(attrs.get("summary", "{}")) or "{}"),
                 "steps": steps,
+                "evals": evals,
             })
     runs.sort(key=lambda r: r["sweep_index"] if r["sweep_index"] >= 0 else 1 << 30)
     return runs
@@ -176,22 +201,23 @@ def plot_acc_vs_clip(runs, out_dir):
         c = r["labels"].get("method.clip_threshold")
         if c is None or "final" not in r["summary"]:
             continue
-        points.setdefault((r["method"], r["quantizer"], r["task"]), {}).setdefault(c, []).append(
-            r["summary"]["final"] * metric_scale(r["metric"]))
+        key = (r["method"], r["quantizer"], r["task"], r["labels"].get("optim.lr"))
+        points.setdefault(key, {}).setdefault(c, []).append(r["summary"]["final"] * metric_scale(r["metric"]))
     if not points:
         return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for (method, quantizer, task), by_c in points.items():
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for (method, quantizer, task, lr), by_c in points.items():
         numeric = sorted((float(c), v) for c, v in by_c.items() if c != "none")
         xs = [c for c, _ in numeric]
-        ys = [np.mean(v) for _, v in numeric]
-        es = [np.std(v, ddof=1) if len(v) > 1 else 0 for _, v in numeric]
-        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=f"{method} / {quantizer} ({task})")
+        line = ax.errorbar(xs, [np.mean(v) for _, v in numeric], yerr=[ci95(v) for _, v in numeric], marker="o",
+                           capsize=3, label=f"{method} / {quantizer} ({task})" + (f", lr {lr}" if lr else ""))
         if "none" in by_c:
             v = by_c["none"]
-            ax.axhline(np.mean(v), linestyle="--", color="gray", label=f"no clipping ({np.mean(v):.1f})")
+            ax.axhline(np.mean(v), linestyle="--", color=line[0].get_color(),
+                       label=f"no clipping{f', lr {lr}' if lr else ''} ({np.mean(v):.1f})")
+    ax.set_xscale("log")
     ax.set_xlabel("clip threshold C")
-    ax.set_ylabel("final metric (mean ± std over seeds)")
+    ax.set_ylabel("final metric (mean ± 95% CI over seeds)")
     ax.set_title("Accuracy against the clip threshold")
     ax.legend(fontsize=7)
     save(fig, out_dir, "acc-vs-clip.png")
@@ -199,8 +225,8 @@ def plot_acc_vs_clip(runs, out_dir):
 
 def plot_acc_vs_memory(rows, out_dir):
     # Two views of memory: the stored weights (MeZO trains them in place, QZO adds only an fp32
-    # copy of the scales) and the measured peak RSS of rank 0 (weights + activations + runtime).
-    panels = (("weights_bytes", "stored weights (MB)"), ("peak_rss_bytes", "peak RSS of rank 0 (MB)"))
+    # copy of the scales) and the run's allocator peak over all components (rank 0).
+    panels = (("weights_bytes", "stored weights (MB)"), ("peak_total_bytes", "allocator peak, all components (MB)"))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     drawn = False
     for ax, (key, xlabel) in zip(axes, panels):
@@ -209,17 +235,80 @@ def plot_acc_vs_memory(rows, out_dir):
             mem = [r["summary"].get("memory", {}).get(key, 0) / 1e6 for r in runs]
             if not finals:
                 continue
-            ax.errorbar(np.mean(mem), np.mean(finals), yerr=np.std(finals, ddof=1) if len(finals) > 1 else 0,
+            ax.errorbar(np.mean(mem), np.mean(finals), yerr=ci95(finals),
                         marker="o", capsize=3, label=label)
             drawn = True
         ax.set_xlabel(xlabel)
     if not drawn:
         plt.close(fig)
         return
-    axes[0].set_ylabel("final metric (mean ± std over seeds)")
+    axes[0].set_ylabel("final metric (mean ± 95% CI over seeds)")
     axes[0].legend(fontsize=7)
     fig.suptitle("Accuracy against memory")
     save(fig, out_dir, "acc-vs-memory.png")
+
+
+def curve_points(runs):
+    """(forward passes, training seconds, score) per eval_curve step, each a list over the runs."""
+    by_step = OrderedDict()
+    for r in runs:
+        cfg_n = r["summary"].get("config", "")
+        batch = forwards_per_step(cfg_n)
+        for step, split, value in r["evals"]:
+            if split != "eval_curve":
+                continue
+            s = r["steps"]
+            before = s["wall_s"][s["step"] < step] if len(s["step"]) else []
+            by_step.setdefault(step, []).append((batch * step, before[-1] if len(before) else 0.0,
+                                                 value * metric_scale(r["metric"])))
+    return by_step
+
+
+def forwards_per_step(config_yaml):
+    """2 x perturbations x batch, read from the logged config (YAML, two levels deep)."""
+    section, values = None, {}
+    for line in config_yaml.splitlines():
+        if line and not line.startswith(" "):
+            section = line.rstrip(":")
+        elif ":" in line and section in ("method", "optim"):
+            key, _, value = line.strip().partition(":")
+            values[f"{section}.{key}"] = value.split("#")[0].strip()
+    try:
+        return 2 * int(values.get("method.n_perturbations", 1)) * int(values.get("optim.batch_size", 0))
+    except ValueError:
+        return 0
+
+
+def plot_acc_vs_compute(rows, out_dir):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    drawn = False
+    for label, runs in rows.items():
+        by_step = curve_points(runs)
+        untrained = [r["summary"]["final"] * metric_scale(r["metric"]) for r in runs
+                     if r["summary"].get("steps", 0) == 0 and r["summary"].get("final_split", "eval") == "eval"]
+        if untrained:  # zero-shot and ICL cost no training: a level line
+            for ax in axes:
+                ax.axhline(np.mean(untrained), linestyle="--", color="gray", linewidth=1)
+            axes[0].text(0, np.mean(untrained), f" {label}", fontsize=7, va="bottom", color="gray")
+        if not by_step:
+            continue
+        steps = sorted(by_step)
+        forwards = [np.mean([p[0] for p in by_step[s]]) / 1e3 for s in steps]
+        seconds = [np.mean([p[1] for p in by_step[s]]) for s in steps]
+        scores = [np.mean([p[2] for p in by_step[s]]) for s in steps]
+        errors = [ci95([p[2] for p in by_step[s]]) for s in steps]
+        axes[0].errorbar(forwards, scores, yerr=errors, marker="o", capsize=3, label=label)
+        axes[1].errorbar(seconds, scores, yerr=errors, marker="o", capsize=3, label=label)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return
+    axes[0].set_xlabel("example-forward passes of training (thousands)")
+    axes[1].set_xlabel("training seconds (steps only)")
+    axes[0].set_ylabel("eval score along training (mean ± 95% CI)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Compute-matched: the eval split scored along training (never used to select)")
+    save(fig, out_dir, "acc-vs-compute.png")
 
 
 def main():
@@ -240,6 +329,7 @@ def main():
     plot_clip_rate(rows, args.out, args.window)
     plot_acc_vs_clip(runs, args.out)
     plot_acc_vs_memory(rows, args.out)
+    plot_acc_vs_compute(rows, args.out)
 
 
 if __name__ == "__main__":
