@@ -55,6 +55,21 @@ QZO_HD inline PhiloxCounter philox_normal_counter(uint32_t stream, uint64_t bloc
   return {{uint32_t(block), uint32_t(block >> 32), stream, 0u}};
 }
 
+// --- Rounding bits (stochastic rounding of updated bf16/fp16 weights, kernels/dtype.h) ------
+//   key and stream as for z, counter word 3 = 1 (every z counter has 0 there), so the bits
+//   never reuse a block of z and are independent of it; element `index` takes word index % 4
+//   of block index / 4. Like z, a pure function of (seed, stream, index): every rank and
+//   every rerun rounds the same way.
+QZO_HD inline PhiloxCounter philox_rounding_counter(uint32_t stream, uint64_t block) {
+  return {{uint32_t(block), uint32_t(block >> 32), stream, 1u}};
+}
+QZO_HD inline PhiloxCounter philox_rounding_bits4(uint64_t seed, uint32_t stream, uint64_t block) {
+  return philox4x32_10(philox_rounding_counter(stream, block), philox_key(seed));
+}
+QZO_HD inline uint32_t philox_rounding_bits(uint64_t seed, uint32_t stream, uint64_t index) {
+  return philox_rounding_bits4(seed, stream, index / 4).w[index % 4];
+}
+
 // (2k+1) / 2^24 with k the top 23 bits: exact in float, symmetric, never 0 or 1.
 QZO_HD inline float philox_open_uniform(uint32_t bits) {
   return float(int32_t(((bits >> 9) << 1) | 1u)) * 5.9604644775390625e-08f;  // 2^-24

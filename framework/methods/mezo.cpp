@@ -50,27 +50,35 @@ std::unique_ptr<WeightSource> MezoParameters::current() const {
   return model_.stored_weights_source();
 }
 
-void MezoParameters::update(uint64_t seed, float step, float decay) {
-  if (step == 0.0f && decay == 0.0f) return;  // lr = 0 must leave θ bit-identical (even −0.0)
+// bf16/fp16 storage: the update is computed in fp32 and rounded back stochastically, with bits
+// keyed on (seed, parameter id, element), so that updates below half an ulp survive in
+// expectation (no fp32 master copy: no extra memory) and every rank rounds the same way.
+void MezoParameters::update_rounded(Workspace& ws, Parameter& p, uint32_t stream, uint64_t seed, float keep,
+                                    float step) {
   Backend& be = model_.backend();
-  Workspace ws(be, MemoryComponent::Workspace);
+  const size_t n = static_cast<size_t>(p.numel());
+  ws.reset();
+  float* w = ws.take<float>(n);
+  ops::dense_read(be, w, p.operand().dense, nullptr);
+  ops::zo_axpy(be, w, static_cast<int64_t>(n), seed, stream, keep, step);
+  const std::vector<float> host = download_vector(be, w, n);
+  std::vector<uint8_t> stored(p.nbytes());
+  convert_from_f32_stochastic(p.dtype, host.data(), stored.data(), n, seed, stream);
+  be.upload(p.values.data(), stored.data(), stored.size());
+}
+
+// No shortcut at lr = 0: the update itself leaves every bit in place when step = decay = 0
+// (zo_axpy keeps −0, and stochastic rounding keeps values the storage holds exactly).
+void MezoParameters::update(uint64_t seed, float step, float decay) {
+  Workspace ws(model_.backend(), MemoryComponent::Workspace);  // one fp32 tensor at a time
   for (size_t id = 0; id < model_.parameters().size(); ++id) {
     Parameter& p = model_.parameters()[id];
-    const int64_t n = p.numel();
+    const auto stream = static_cast<uint32_t>(id);
     const float keep = p.shape.size() >= 2 ? 1.0f - decay : 1.0f;
-    if (p.dtype == DType::F32) {
-      ops::zo_axpy(be, p.f32(), n, seed, static_cast<uint32_t>(id), keep, step);
-      continue;
-    }
-    // bf16/fp16 storage: update in fp32, round back once.
-    ws.reset();
-    float* w = ws.take<float>(static_cast<size_t>(n));
-    ops::dense_read(be, w, p.operand().dense, nullptr);
-    ops::zo_axpy(be, w, n, seed, static_cast<uint32_t>(id), keep, step);
-    std::vector<float> host = download_vector(be, w, static_cast<size_t>(n));
-    std::vector<uint8_t> stored(p.nbytes());
-    convert_from_f32(p.dtype, host.data(), stored.data(), host.size());
-    be.upload(p.values.data(), stored.data(), stored.size());
+    if (p.dtype == DType::F32)
+      ops::zo_axpy(model_.backend(), p.f32(), p.numel(), seed, stream, keep, step);
+    else
+      update_rounded(ws, p, stream, seed, keep, step);
   }
 }
 

@@ -1,5 +1,6 @@
 // MeZO's trainable set: every parameter of an unquantized model (fp32, bf16 or fp16
-// storage), perturbed where it is read so the stored weights never drift.
+// storage), perturbed where it is read so the stored weights never drift, and updated with
+// stochastic rounding on bf16/fp16 storage (kernels/dtype.h) so that small steps are kept.
 #pragma once
 #include "framework/methods/zo_parameters.h"
 
@@ -21,6 +22,7 @@ class MezoParameters final : public ZoParameters {
   size_t trainable_bytes() const override;
 
  private:
+  void update_rounded(Workspace& ws, Parameter& p, uint32_t stream, uint64_t seed, float keep, float step);
   Model& model_;
 };
 

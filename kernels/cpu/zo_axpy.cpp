@@ -27,7 +27,11 @@ void dense_read(float* out, const DenseWeightView& w, const ZoPerturbation* pert
 void zo_axpy(float* w, int64_t n, uint64_t seed, uint32_t stream, float keep, float step) {
   over_z_chunks(n, seed, stream, [&](int64_t begin, int64_t count, const float* z) {
     float* v = w + begin;
-    for (int64_t i = 0; i < count; ++i) v[i] = std::fma(keep, v[i], step * z[i]);
+    for (int64_t i = 0; i < count; ++i) {
+      // A zero step·z keeps keep·w's sign: fma(1, −0, +0) would turn −0 into +0 at lr = 0.
+      const float moved = step * z[i];
+      v[i] = moved == 0.0f ? keep * v[i] : std::fma(keep, v[i], moved);
+    }
   });
 }
 

@@ -16,7 +16,12 @@ QZO_HD inline float updated_scale(float s, float step, float z, float floor) {
 }
 
 // MeZO: keep·w + step·z as kernels/cpu/zo_axpy.cpp writes it: step·z rounded, then fused.
-QZO_HD inline float zo_axpy_element(float w, float keep, float step, float z) { return fmaf(keep, w, step * z); }
+// A zero step·z leaves keep·w as it is: fma(1, −0, +0) is +0, and lr = 0 must leave every
+// bit of θ unchanged, −0 included (otherwise the same value as the fma: adding 0 is exact).
+QZO_HD inline float zo_axpy_element(float w, float keep, float step, float z) {
+  const float moved = step * z;
+  return moved == 0.0f ? keep * w : fmaf(keep, w, moved);
+}
 
 struct AdamWMoments {
   float m, v;

@@ -93,6 +93,23 @@ TEST(CudaMath, ZoAxpyMatchesCpuBitForBit) {
   expect_bitwise_equal(got, want);
 }
 
+// lr = 0 runs the update with step ±0: both the kernel math and the CPU op leave every bit of
+// w in place, −0 included (fma(1, −0, +0) alone would give +0).
+TEST(CudaMath, ZoAxpyWithZeroStepLeavesEveryBitOnBothPaths) {
+  std::mt19937 rng(4);
+  std::vector<float> w = random_floats(rng, 1027, -1.0f, 1.0f);
+  w[0] = -0.0f;
+  w[1] = 0.0f;
+  w[5] = -0.0f;
+  for (float step : {0.0f, -0.0f}) {
+    std::vector<float> cpu_w = w, kernel_w = w;
+    cpu::zo_axpy(cpu_w.data(), int64_t(cpu_w.size()), 7, 3, 1.0f, step);
+    update_as_kernel(kernel_w, 7, 3, [&](float v, float z) { return zo_axpy_element(v, 1.0f, step, z); });
+    expect_bitwise_equal(cpu_w, w);
+    expect_bitwise_equal(kernel_w, w);
+  }
+}
+
 TEST(CudaMath, DenseReadMatchesCpuBitForBitForEveryStoredDtype) {
   std::mt19937 rng(3);
   const std::vector<float> values = random_floats(rng, 1030, -2.0f, 2.0f);

@@ -1,6 +1,7 @@
 // Specification of the fp32 <-> bf16/fp16 conversions: known bit patterns, round to nearest
 // even, subnormals, inf/NaN, overflow; exhaustive round trips; and agreement with the
-// compiler's own _Float16 conversion and a double-precision nearest-value oracle for bf16.
+// compiler's own _Float16 conversion and a double-precision nearest-value oracle for bf16;
+// stochastic rounding: exact values stay exact, the result is a neighbour, and it is unbiased.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "framework/core/dtype.h"
 #include "framework/core/error.h"
+#include "kernels/philox.h"
 
 namespace qzo {
 namespace {
@@ -188,6 +190,132 @@ TEST(DType, ConvertsArraysBothWays) {
   EXPECT_EQ(out, (std::vector<float>{-7.0f, 0.0f, 123456.0f}));
   std::vector<int32_t> sink(3);
   EXPECT_THROW(convert_from_f32(DType::I32, x.data(), sink.data(), 3), Error);
+}
+
+// --- Stochastic rounding ------------------------------------------------------------------
+
+uint16_t round_stochastically(DType t, float f, uint32_t bits) {
+  return t == DType::BF16 ? f32_to_bf16_stochastic(f, bits) : f32_to_f16_stochastic(f, bits);
+}
+float decode(DType t, uint16_t h) { return t == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h); }
+
+class StochasticRounding : public ::testing::TestWithParam<DType> {};
+
+TEST_P(StochasticRounding, KeepsEveryValueTheFormatHoldsExactly) {
+  const DType t = GetParam();
+  for (uint32_t h = 0; h <= 0xffff; ++h) {
+    const float f = decode(t, static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    for (uint32_t bits : {0u, 0xffffffffu, 0x80000000u, 0x12345678u})
+      ASSERT_EQ(round_stochastically(t, f, bits), h) << std::hex << h << " bits " << bits;
+  }
+  EXPECT_TRUE(std::isnan(decode(t, round_stochastically(t, NAN, 0xffffffffu))));
+}
+
+// The two neighbours of f, toward and away from zero, by the nearest-rounding conversion.
+std::pair<float, float> neighbours(DType t, float f) {
+  const uint16_t nearest = t == DType::BF16 ? f32_to_bf16(f) : f32_to_f16(f);
+  uint16_t toward = nearest;
+  if (std::fabs(decode(t, toward)) > std::fabs(f)) --toward;
+  return {decode(t, toward), decode(t, static_cast<uint16_t>(toward + 1))};
+}
+
+TEST_P(StochasticRounding, PicksANeighbourTowardZeroWithZeroBitsAndAwayWithOnes) {
+  const DType t = GetParam();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> magnitude(-20.0f, 10.0f);  // 2^-20 .. 2^10
+  for (int i = 0; i < 20000; ++i) {
+    const float f = std::ldexp(1.0f + float(rng() % 8388607 + 1) / 8388608.0f, int(magnitude(rng))) *
+                    (i % 2 ? -1.0f : 1.0f);
+    const auto [toward, away] = neighbours(t, f);
+    if (toward == f) continue;  // exact: covered above
+    ASSERT_EQ(decode(t, round_stochastically(t, f, 0u)), toward) << f;
+    ASSERT_EQ(decode(t, round_stochastically(t, f, 0xffffffffu)), away) << f;
+    const float any = decode(t, round_stochastically(t, f, uint32_t(rng())));
+    ASSERT_TRUE(any == toward || any == away) << f;
+  }
+}
+
+// Over many draws of the Philox rounding bits the mean rounded value is the input: the
+// fraction rounded away from zero is f's position between its neighbours. The seed is fixed,
+// so the check is deterministic; the bound is 6 standard deviations of the binomial count.
+TEST_P(StochasticRounding, ExpectedValueIsTheInput) {
+  const DType t = GetParam();
+  constexpr size_t kDraws = 1 << 16;
+  const float inputs[] = {0.030029f + 3e-5f, -0.0312f, 1.0f + 1e-3f, 3.3e-6f, -7.77f, 1.5e-3f};
+  for (float f : inputs) {
+    const auto [toward, away] = neighbours(t, f);
+    ASSERT_NE(toward, f);
+    const std::vector<float> x(kDraws, f);
+    std::vector<uint16_t> stored(kDraws);
+    convert_from_f32_stochastic(t, x.data(), stored.data(), kDraws, 0x5eed, 7);
+    double sum = 0;
+    size_t up = 0;
+    for (uint16_t h : stored) {
+      const float r = decode(t, h);
+      ASSERT_TRUE(r == toward || r == away) << f;
+      sum += r;
+      up += r == away;
+    }
+    const double p = (double(f) - toward) / (double(away) - toward);
+    const double sigma = std::sqrt(p * (1 - p) / kDraws);
+    EXPECT_NEAR(double(up) / kDraws, p, 6 * sigma + 1e-6) << dtype_name(t) << " " << f;
+    EXPECT_NEAR(sum / kDraws, f, (6 * sigma + 1e-6) * std::fabs(double(away) - toward)) << dtype_name(t) << " " << f;
+  }
+}
+
+// The case that motivates it: a bf16 weight of 0.03 receiving 200 updates of +3e-5 (a quarter
+// of an ulp) stays at 0.03 when rounded to nearest and ends near 0.036 when rounded
+// stochastically. 4096 such weights, each rounded with its own Philox bits per update.
+TEST_P(StochasticRounding, SmallUpdatesAccumulateWhereNearestRoundingDropsThem) {
+  const DType t = GetParam();
+  constexpr size_t kWeights = 4096;
+  constexpr int kUpdates = 200;
+  constexpr float kStep = 3e-5f;
+  std::vector<uint16_t> nearest(kWeights), stochastic(kWeights);
+  const std::vector<float> start(kWeights, 0.03f);
+  convert_from_f32(t, start.data(), nearest.data(), kWeights);
+  stochastic = nearest;
+  const float w0 = decode(t, nearest[0]);
+  std::vector<float> w(kWeights);
+  for (int u = 0; u < kUpdates; ++u) {
+    for (size_t i = 0; i < kWeights; ++i) w[i] = decode(t, nearest[i]) + kStep;
+    convert_from_f32(t, w.data(), nearest.data(), kWeights);
+    for (size_t i = 0; i < kWeights; ++i) w[i] = decode(t, stochastic[i]) + kStep;
+    convert_from_f32_stochastic(t, w.data(), stochastic.data(), kWeights, 1000 + u, 3);
+  }
+  double mean = 0;
+  for (uint16_t h : stochastic) mean += decode(t, h) / kWeights;
+  // Each weight's rounding noise is at most sqrt(200)·ulp/2 = 1.7e-3 (ulp 2.4e-4 above
+  // 2^-5), so the mean's is at most 2.7e-5: the bound is 5.5 of those.
+  EXPECT_NEAR(mean, w0 + kUpdates * kStep, 1.5e-4) << dtype_name(t);
+  if (t == DType::BF16) {
+    EXPECT_EQ(decode(t, nearest[0]), w0);  // fp16's ulp is 1.5e-5 here: nearest moves it too
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, StochasticRounding, ::testing::Values(DType::BF16, DType::F16),
+                         [](const auto& info) { return dtype_name(info.param); });
+
+TEST(DType, StochasticConversionOfArraysIsAPureFunctionOfSeedAndStream) {
+  std::mt19937 rng(9);
+  std::vector<float> x(1001);
+  for (float& v : x) v = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
+  for (DType t : {DType::BF16, DType::F16}) {
+    std::vector<uint16_t> a(x.size()), b(x.size()), other(x.size());
+    convert_from_f32_stochastic(t, x.data(), a.data(), x.size(), 42, 3);
+    convert_from_f32_stochastic(t, x.data(), b.data(), x.size(), 42, 3);
+    convert_from_f32_stochastic(t, x.data(), other.data(), x.size(), 42, 4);
+    EXPECT_EQ(a, b) << dtype_name(t);
+    EXPECT_NE(a, other) << dtype_name(t);
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(a[i], round_stochastically(t, x[i], philox_rounding_bits(42, 3, i))) << i;
+  }
+  std::vector<float> f32(x.size());
+  convert_from_f32_stochastic(DType::F32, x.data(), f32.data(), x.size(), 42, 3);
+  EXPECT_EQ(f32, x);
+  std::vector<int32_t> sink(3);
+  EXPECT_THROW(convert_from_f32_stochastic(DType::I32, x.data(), sink.data(), 3, 1, 1), Error);
 }
 
 }  // namespace

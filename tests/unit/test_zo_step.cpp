@@ -1,5 +1,6 @@
 // The zeroth-order estimator as a specification: exact two forwards per step, clipping,
-// no drift at lr = 0 (MeZO's weights, QZO's scales), convergence on a quadratic, and MeZO's perturbation where weights are read.
+// no drift at lr = 0 (MeZO's weights, QZO's scales), convergence on a quadratic, MeZO's
+// perturbation where weights are read, and small MeZO updates kept on bf16/fp16 storage.
 #include <cmath>
 
 #include "framework/core/error.h"
@@ -148,26 +149,84 @@ Objective lm_objective(const Model& model) {
   };
 }
 
+// The small model in a storage dtype: initialized in fp32, saved, and loaded back as `t`.
+Model storage_model(DType t, uint64_t seed) {
+  Model model = Model::init(small_config(), seed, 0.3f);
+  if (t == DType::F32) return model;
+  const std::string dir = ::testing::TempDir() + "/qzo_mezo_storage_" + dtype_name(t);
+  model.save(dir);
+  return Model::load(dir, t);
+}
+
+// Element `index` of parameter `id`, read and written in the parameter's storage dtype.
+float stored_weight(const MezoParameters& p, int id, size_t index) {
+  const DType t = p.model().parameters()[id].dtype;
+  float v;
+  convert_to_f32(t, p.snapshot()[id].data() + index * dtype_size(t), &v, 1);
+  return v;
+}
+void set_stored_weight(MezoParameters& p, int id, size_t index, float v) {
+  std::vector<std::vector<uint8_t>> s = p.snapshot();
+  const DType t = p.model().parameters()[id].dtype;
+  convert_from_f32(t, &v, s[id].data() + index * dtype_size(t), 1);
+  p.restore(s);
+}
+
 class MezoStorage : public ::testing::TestWithParam<DType> {};
 
+// MezoParameters::update has no lr = 0 shortcut, so these 100 steps run the update kernels
+// (zo_axpy, and for bf16/fp16 the stochastic rounding back) with step ±0. Every tensor holds
+// a −0 and a +0: fma(1, −0, +0) = +0 would change a bit.
 TEST_P(MezoStorage, ZeroLrLeavesWeightsBitIdenticalAfter100Steps) {
-  Model model = Model::init(small_config(), 1, 0.3f);
-  if (GetParam() != DType::F32) {
-    const std::string dir = ::testing::TempDir() + "/qzo_mezo_storage";
-    model.save(dir);
-    model = Model::load(dir, GetParam());
-  }
+  Model model = storage_model(GetParam(), 1);
   MezoParameters p(model);
+  for (int id = 0; id < static_cast<int>(model.parameters().size()); ++id) {
+    set_stored_weight(p, id, 0, -0.0f);
+    set_stored_weight(p, id, 1, +0.0f);
+  }
   const uint64_t before = p.state_hash();
   auto comm = make_local_communicator();
   ZoOptions o;
-  o.weight_decay = 0.0f;
+  o.weight_decay = 0.1f;  // decay is lr·weight_decay: zero too
   for (int step = 0; step < 100; ++step) zo_step(p, lm_objective(model), 9, step, 0.0, o, *comm);
   EXPECT_EQ(p.state_hash(), before);
+  EXPECT_TRUE(std::signbit(stored_weight(p, 0, 0)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtypes, MezoStorage, ::testing::Values(DType::F32, DType::BF16));
+// A weight of 0.03 receiving 200 MeZO updates of +3e-5 each, a quarter of a bf16 ulp: rounded
+// to nearest it would stay at 0.03; rounded stochastically it ends near 0.036 on average.
+// Each update's step is 3e-5 / z for the tracked weight's own z (the others move at random
+// meanwhile), and every tracked weight (4 per tensor) starts over from the same model.
+TEST_P(MezoStorage, SmallUpdatesAccumulateInTheStoredWeights) {
+  Model model = storage_model(GetParam(), 1);
+  MezoParameters p(model);
+  const std::vector<std::vector<uint8_t>> initial = p.snapshot();
+  constexpr int kUpdates = 200;
+  constexpr float kStep = 3e-5f;
+  double moved = 0;
+  int tracked = 0;
+  for (int id = 0; id < static_cast<int>(model.parameters().size()); ++id) {
+    for (size_t index = 0; index < 4; ++index, ++tracked) {
+      p.restore(initial);
+      set_stored_weight(p, id, index, 0.03f);
+      const float w0 = stored_weight(p, id, index);
+      for (int u = 0; u < kUpdates; ++u) {
+        const uint64_t seed = perturbation_seed(100 + tracked, u, 0);
+        p.update(seed, kStep / philox_normal(seed, id, index), 0.0f);
+      }
+      moved += stored_weight(p, id, index) - w0;
+    }
+  }
+  // Rounding noise per weight is at most sqrt(200)·ulp/2 = 1.7e-3 for bf16 (ulp 2.4e-4 above
+  // 2^-5), so at most 2.7e-4 for the mean of 40+: the bound is over 4 of those.
+  ASSERT_GE(tracked, 40);
+  EXPECT_NEAR(moved / tracked, kUpdates * kStep, 1.2e-3) << dtype_name(GetParam());
+}
 
+INSTANTIATE_TEST_SUITE_P(Dtypes, MezoStorage, ::testing::Values(DType::F32, DType::BF16, DType::F16),
+                         [](const auto& info) { return dtype_name(info.param); });
+
+// QzoParameters::update has no lr = 0 shortcut either: every step runs scale_update with step ±0.
 TEST(Qzo, ZeroLrLeavesScalesBitIdenticalAfter100Steps) {
   QuantizedModel qm = QuantizedModel::quantize(Model::init(small_config(), 1, 0.3f), QuantSpec::parse("rtn:bits=4,group_size=4"));
   QzoParameters p(qm, 1e-7f);
