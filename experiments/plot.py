@@ -26,8 +26,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 FOLDED = ("seed", "method.name", "model.dtype")
-# Student's t, 0.975 quantile, for 1..10 degrees of freedom (then close to 1.96).
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+# Student's t, 0.975 quantile, for 1..30 degrees of freedom, then the lower end of each bracket:
+# the same values as framework/report/stats.cpp, so bars and tables agree.
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def student_t_975(dof):
+    if dof <= 30:
+        return T975[dof - 1]
+    return 2.042 if dof <= 40 else 2.021 if dof <= 60 else 2.000 if dof <= 120 else 1.980
 
 
 def text(value):
@@ -41,24 +50,23 @@ def is_task_file(value):
 def row_label(run):
     """The row of `qzo report` (framework/report/report_rows.cpp): the same keys, same order."""
     label = f"{run['method']} / {run['quantizer']}"
-    for key, value in run["labels"].items():
+    for key, value in sorted(run["labels"].items()):  # nlohmann::json objects iterate sorted
         if key in FOLDED or key.startswith("quant."):
             continue
         if key == "task.name":
-            if is_task_file(value):
+            if isinstance(value, str) and is_task_file(value):
                 label += f", prompt={os.path.splitext(os.path.basename(value))[0]}"
             continue
-        label += f", {key.rsplit('.', 1)[-1]}={value}"
+        label += f", {key.rsplit('.', 1)[-1]}={value if isinstance(value, str) else json.dumps(value)}"
     return label
 
 
 def ci95(values):
-    """Half-width of the 95% confidence interval of the mean (0 for one value)."""
+    """Half-width of the 95% confidence interval of the mean (NaN for one value: no bar)."""
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
-        return 0.0
-    t = T975[len(values) - 2] if len(values) - 1 <= len(T975) else 1.96
-    return t * np.std(values, ddof=1) / np.sqrt(len(values))
+        return float("nan")
+    return student_t_975(len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
 
 
 def read_runs(path):

@@ -5,9 +5,20 @@
 # `<!-- from docs/results/<name>/report.md -->` and `<!-- end -->` must each be a line of that
 # report, so no quoted number is typed by hand. Usage: check_committed_reports.sh QZO_BINARY SOURCE_DIR
 set -euo pipefail
+shopt -s nullglob
 qzo=$1 root=$2
 status=0 checked=0
-for report in "$root"/docs/results/*/report.md; do
+diff_file=$(mktemp)
+trap 'rm -f "$diff_file"' EXIT
+# In a checkout, only the committed reports (a sweep still writing an untracked folder is not
+# a result yet); elsewhere every report found.
+reports=()
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  while IFS= read -r f; do reports+=("$root/$f"); done < <(git -C "$root" ls-files 'docs/results/*/report.md')
+else
+  reports=("$root"/docs/results/*/report.md)
+fi
+for report in "${reports[@]}"; do
   dir=$(dirname "$report") name=$(basename "$(dirname "$report")")
   log="$dir/$name.h5"
   if [ ! -f "$log" ]; then
@@ -15,15 +26,14 @@ for report in "$root"/docs/results/*/report.md; do
     status=1
     continue
   fi
-  if diff -u "$report" <("$qzo" report "$log") >/tmp/qzo-report-$$.diff; then
+  if diff -u "$report" <("$qzo" report "$log") >"$diff_file"; then
     echo "ok   $report"
   else
     echo "FAIL $report differs from 'qzo report $log':"
-    head -40 /tmp/qzo-report-$$.diff
+    head -40 "$diff_file"
     status=1
   fi
   checked=$((checked + 1))
-  rm -f /tmp/qzo-report-$$.diff
 done
 echo "$checked committed reports checked"
 
@@ -31,7 +41,7 @@ echo "$checked committed reports checked"
 for doc in "$root"/README.md "$root"/docs/results/*/README.md; do
   [ -f "$doc" ] || continue
   source="" line_no=0
-  while IFS= read -r line; do
+  while IFS= read -r line || [ -n "$line" ]; do
     line_no=$((line_no + 1))
     if [[ "$line" =~ ^\<\!--\ from\ ([^ ]+)\ --\>$ ]]; then source="$root/${BASH_REMATCH[1]}"; continue; fi
     if [[ "$line" == "<!-- end -->" ]]; then source=""; continue; fi

@@ -17,7 +17,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->callback([config_path, overrides] {
     const Config cfg = load_config(*config_path, pretrain_schema(), *overrides);
     const PretrainReport r = pretrain(cfg);
-    std::printf("pretrain: done in %s | %ld steps | %s tok/s | val loss %.4f vs unigram %.4f | %s\n",
+    std::printf("pretrain: done, %s of training steps to the best checkpoint | %ld steps | %s tok/s | val loss %.4f vs unigram %.4f | %s\n",
                 format_duration(r.seconds).c_str(), r.steps, format_rate(r.tokens_per_second).c_str(), r.val_loss,
                 r.unigram_loss, cfg.get<std::string>("output").c_str());
   });

@@ -155,14 +155,15 @@ void keep_rows_before(const H5::Group& run, int64_t resume_step) {
   for (const H5::DataSet* d : {&c.step, &c.perturbation, &c.loss_plus, &c.loss_minus, &c.proj_grad_raw,
                                &c.proj_grad_clipped, &c.clipped, &c.lr, &c.tokens, &c.wall_s, &c.skipped_steps})
     h5::keep_rows(*d, keep);
-  // Rows are rewritten in the order kept: dev rows up to the checkpoint, in logged order.
+  // Rows are rewritten in the order kept: dev and eval-curve rows up to the checkpoint (the
+  // resumed attempt does not score those steps again), in logged order.
   const std::vector<int64_t> eval_steps = h5::read_ints(eval, "step");
   const std::vector<std::string> splits = h5::read_texts(eval, "split"), metrics = h5::read_texts(eval, "metric");
   const std::vector<double> values = h5::read_doubles(eval, "value");
   const size_t rows = std::min({eval_steps.size(), splits.size(), metrics.size(), values.size()});
   for (const H5::DataSet* d : {&c.eval_step, &c.eval_split, &c.eval_metric, &c.eval_value}) h5::keep_rows(*d, 0);
   for (size_t i = 0; i < rows; ++i)
-    if (splits[i] == "dev" && eval_steps[i] <= resume_step)
+    if ((splits[i] == "dev" || splits[i] == "eval_curve") && eval_steps[i] <= resume_step)
       append_eval(c, {eval_steps[i], splits[i], metrics[i], values[i]});
 }
 

@@ -16,7 +16,7 @@ namespace qzo {
 namespace {
 
 // A cell of a compared column: mean ± 95% CI; the best row in bold; ≈ where the row's
-// interval overlaps the best row's (the seeds do not separate them).
+// interval overlaps the best row's (a conservative reading, not a test).
 struct Column {
   std::vector<Interval> cells;  // one per row; n = 0 where the row has no value
   size_t best = SIZE_MAX;
@@ -57,6 +57,25 @@ std::string final_split(const Groups& g, const std::string& task) {
   return splits.size() == 1 ? *splits.begin() : "eval or dev";
 }
 
+// Per selection group with more than one row: the row with the best mean best-dev score on
+// `task`, the one the sweep's rule chooses; SIZE_MAX for rows of single-row groups.
+std::vector<bool> chosen_on_dev(const Groups& g, const std::string& task) {
+  std::map<std::string, std::pair<size_t, double>> best;  // group -> (row, mean best dev)
+  std::map<std::string, int> rows_in;
+  for (size_t i = 0; i < g.rows.size(); ++i) {
+    const std::vector<double> dev = summary_values(g.rows[i], task, "best_dev");
+    if (dev.empty()) continue;
+    const double mean = mean_std(dev).mean;
+    ++rows_in[g.rows[i].selection_group];
+    auto it = best.find(g.rows[i].selection_group);
+    if (it == best.end() || mean > it->second.second) best[g.rows[i].selection_group] = {i, mean};
+  }
+  std::vector<bool> chosen(g.rows.size(), false);
+  for (const auto& [group, row] : best)
+    if (rows_in[group] > 1) chosen[row.first] = true;
+  return chosen;
+}
+
 bool any_trained(const Groups& g) {
   for (const Row& row : g.rows)
     for (const LoggedRun* r : row.runs)
@@ -69,8 +88,20 @@ void metric_table(std::string& md, const Groups& g) {
   md += "## Final metric (mean ± 95% CI over seeds)\n\n";
   if (trained)
     md += "best dev: each run's best dev score (what selects its checkpoint, and what settings are chosen on). ";
-  md += "**Bold**: the best row of a column; ≈: the row's interval overlaps the best row's, so the seeds do not "
-        "separate them.\n\n| method / quantizer | seeds |";
+  md += "**Bold**: the best row of a column; ≈: the row's 95% interval overlaps the best row's (a conservative "
+        "reading, not a test). The intervals cover seed-to-seed variation only: every seed is scored on the "
+        "same examples, so the sampling error of the scored examples themselves (about ±4 points at 500 "
+        "examples and 80%) is not in them.";
+  std::vector<std::vector<bool>> chosen;
+  bool any_choice = false;
+  for (const auto& task : g.tasks) {
+    chosen.push_back(chosen_on_dev(g, task.first));
+    for (bool c : chosen.back()) any_choice |= c;
+  }
+  if (any_choice)
+    md += " ✓: the setting chosen on dev, the best mean best-dev score among the rows that differ only in "
+          "lr or perturbations per step; read the eval column at the ✓ rows only.";
+  md += "\n\n| method / quantizer | seeds |";
   std::string rule = "|---|---|";
   std::vector<Column> columns;
   std::vector<double> scales;
@@ -90,7 +121,9 @@ void metric_table(std::string& md, const Groups& g) {
   }
   md += "\n" + rule + "\n";
   for (size_t i = 0; i < g.rows.size(); ++i) {
-    md += "| " + g.rows[i].label + " | " + std::to_string(seed_count(g.rows[i])) + " |";
+    std::string mark;
+    for (const std::vector<bool>& c : chosen) mark += c[i] ? " ✓" : "";
+    md += "| " + g.rows[i].label + mark + " | " + std::to_string(seed_count(g.rows[i])) + " |";
     for (size_t c = 0; c < columns.size(); ++c) md += " " + compared_cell(columns[c], i, scales[c]) + " |";
     md += "\n";
   }
@@ -128,8 +161,9 @@ void memory_table(std::string& md, const Groups& g) {
                                  "peak_gradients_bytes",   "peak_activations_bytes", "peak_workspace_bytes",
                                  "peak_total_bytes"};
   md += "\n## Memory, communication and step time (mean over runs)\n\n"
-        "Memory: each run's allocator peaks by component on its backend (rank 0), counted from the start of "
-        "training. ms / step: training steps only (no evaluation, checkpoint or logging).\n\n"
+        "Memory: each run's allocator peaks by component on its backend (rank 0), counted from the end of "
+        "loading (evaluation included). ms / step: training steps only (no evaluation, checkpoint or "
+        "logging).\n\n"
         "| method / quantizer | weights (MB) | trainable (MB) | optimizer (MB) | gradients (MB) | activations (MB) | "
         "workspace (MB) | total (MB) | all-reduced bytes / step | ms / step |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n";
@@ -144,7 +178,7 @@ void memory_table(std::string& md, const Groups& g) {
   }
 }
 
-// Forward passes per training example seen: 2 per perturbation per step (ZO methods).
+// Example-forward passes per training step: 2 per perturbation per example of the global batch.
 double forwards_per_step(const LoggedRun& run) {
   const double n = config_number(run, "method", "n_perturbations", 1);
   return 2.0 * n * config_number(run, "optim", "batch_size", 0);
@@ -158,58 +192,95 @@ double train_seconds_at(const LoggedRun& run, int64_t steps) {
   return t;
 }
 
+// The runs of `row` on `task`; with several tasks in a log, the label names the task.
+std::vector<const LoggedRun*> runs_on(const Row& row, const std::string& task) {
+  std::vector<const LoggedRun*> out;
+  for (const LoggedRun* r : row.runs)
+    if (r->info.task == task) out.push_back(r);
+  return out;
+}
+
+std::string label_on(const Groups& g, const Row& row, const std::string& task) {
+  return g.tasks.size() > 1 ? row.label + " (" + task + ")" : row.label;
+}
+
+bool any_eval_curve(const Groups& g) {
+  for (const Row& row : g.rows)
+    for (const LoggedRun* r : row.runs)
+      for (const EvalRecord& e : r->evals)
+        if (e.split == "eval_curve") return true;
+  return false;
+}
+
+// One row's compute-matched lines on one task: the eval_curve points, or for an untrained
+// row its final eval score at zero training compute.
+std::string compute_lines(const std::string& label, const std::vector<const LoggedRun*>& runs) {
+  std::map<int64_t, std::vector<const LoggedRun*>> at_step;
+  std::map<int64_t, std::vector<double>> scores;
+  for (const LoggedRun* r : runs)
+    for (const EvalRecord& e : r->evals)
+      if (e.split == "eval_curve") at_step[e.step].push_back(r), scores[e.step].push_back(e.value);
+  for (const LoggedRun* r : runs)
+    if (number(r->summary, "steps", 0) == 0 && r->summary.value("final_split", std::string("eval")) == "eval")
+      at_step[0].push_back(r), scores[0].push_back(number(r->summary, "final"));
+  std::string lines;
+  for (const auto& [step, values] : scores) {
+    std::vector<double> forwards, seconds;
+    for (const LoggedRun* r : at_step[step]) {
+      forwards.push_back(forwards_per_step(*r) * double(step));
+      seconds.push_back(train_seconds_at(*r, step));
+    }
+    lines += "| " + label + " | " + std::to_string(step) + " | " + format("%.1f", mean_std(forwards).mean / 1e3) +
+             " | " + format("%.1f", mean_std(seconds).mean) + " | " +
+             interval_text(ci95(values), metric_scale(runs.front()->info.metric)) + " |\n";
+  }
+  return lines;
+}
+
 // Accuracy against compute: the eval split scored along training (eval.curve: logged, never
 // used to select anything), against example-forward passes and training seconds.
 void compute_table(std::string& md, const Groups& g) {
+  if (!any_eval_curve(g)) return;
   std::string body;
-  for (const Row& row : g.rows) {
-    std::map<int64_t, std::vector<const LoggedRun*>> at_step;
-    std::map<int64_t, std::vector<double>> scores;
-    for (const LoggedRun* r : row.runs)
-      for (const EvalRecord& e : r->evals)
-        if (e.split == "eval_curve") at_step[e.step].push_back(r), scores[e.step].push_back(e.value);
-    const bool untrained = number(row.runs.front()->summary, "steps", 0) == 0;
-    if (untrained) scores[0] = summary_values(row, row.runs.front()->info.task, "final"), at_step[0] = row.runs;
-    if (untrained && row.runs.front()->summary.value("final_split", std::string("eval")) != "eval") continue;
-    for (const auto& [step, values] : scores) {
-      std::vector<double> forwards, seconds;
-      for (const LoggedRun* r : at_step[step]) {
-        forwards.push_back(forwards_per_step(*r) * double(step));
-        seconds.push_back(train_seconds_at(*r, step));
-      }
-      body += "| " + row.label + " | " + std::to_string(step) + " | " + format("%.1f", mean_std(forwards).mean / 1e3) +
-              " | " + format("%.1f", mean_std(seconds).mean) + " | " +
-              interval_text(ci95(values), metric_scale(row.runs.front()->info.metric)) + " |\n";
+  for (const Row& row : g.rows)
+    for (const auto& task : g.tasks) {
+      const std::vector<const LoggedRun*> runs = runs_on(row, task.first);
+      if (!runs.empty()) body += compute_lines(label_on(g, row, task.first), runs);
     }
-  }
-  if (body.empty()) return;
   md += "\n## Compute-matched: eval score along training (mean ± 95% CI)\n\n"
         "Forward passes: example-forwards of training (2 × perturbations × batch per step); seconds: training "
-        "steps only. The curve is the current state at each step, not the dev-selected checkpoint.\n\n"
+        "steps only. The curve is the current state at each step, not the dev-selected checkpoint; untrained "
+        "rows are their final score at zero training compute.\n\n"
         "| method / quantizer | step | forward passes (k) | train seconds | eval score |\n|---|---|---|---|---|\n" +
         body;
 }
 
+std::string clip_line(const std::string& label, const std::vector<const LoggedRun*>& runs) {
+  std::vector<double> rates, d;
+  std::set<std::string> thresholds;
+  double skipped = 0;
+  for (const LoggedRun* r : runs) {
+    if (number(r->summary, "steps", 0) <= 0) continue;
+    rates.push_back(number(r->summary, "clip_rate", 0));
+    skipped += number(r->summary, "skipped_steps", 0);
+    thresholds.insert(clip_threshold_of(*r));
+    d.insert(d.end(), r->steps.proj_grad_raw.begin(), r->steps.proj_grad_raw.end());
+  }
+  if (rates.empty()) return "";  // zero-shot and ICL take no steps
+  std::string c;
+  for (const std::string& t : thresholds) c += (c.empty() ? "" : ", ") + t;
+  return "| " + label + " | " + c + " | " + interval_text(ci95(rates), 100.0) + " | " +
+         format("%.3g", abs_quantile(d, 0.5)) + " | " + format("%.3g", abs_quantile(d, 0.9)) + " | " +
+         format("%.3g", abs_quantile(d, 0.99)) + " | " + format("%.0f", skipped) + " |\n";
+}
+
 void clip_table(std::string& md, const Groups& g) {
   std::string body;
-  for (const Row& row : g.rows) {
-    std::vector<double> rates, d;
-    std::set<std::string> thresholds;
-    double skipped = 0;
-    for (const LoggedRun* r : row.runs) {
-      if (number(r->summary, "steps", 0) <= 0) continue;
-      rates.push_back(number(r->summary, "clip_rate", 0));
-      skipped += number(r->summary, "skipped_steps", 0);
-      thresholds.insert(clip_threshold_of(*r));
-      d.insert(d.end(), r->steps.proj_grad_raw.begin(), r->steps.proj_grad_raw.end());
+  for (const Row& row : g.rows)
+    for (const auto& task : g.tasks) {
+      const std::vector<const LoggedRun*> runs = runs_on(row, task.first);
+      if (!runs.empty()) body += clip_line(label_on(g, row, task.first), runs);
     }
-    if (rates.empty()) continue;  // zero-shot and ICL take no steps
-    std::string c;
-    for (const std::string& t : thresholds) c += (c.empty() ? "" : ", ") + t;
-    body += "| " + row.label + " | " + c + " | " + interval_text(ci95(rates), 100.0) + " | " +
-            format("%.3g", abs_quantile(d, 0.5)) + " | " + format("%.3g", abs_quantile(d, 0.9)) + " | " +
-            format("%.3g", abs_quantile(d, 0.99)) + " | " + format("%.0f", skipped) + " |\n";
-  }
   if (body.empty()) return;
   md += "\n## Directional-derivative clipping (seeds pooled)\n\n"
         "| method / quantizer | C | clip rate (%) | median abs(d) | p90 abs(d) | p99 abs(d) | skipped steps |\n"

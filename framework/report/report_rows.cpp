@@ -28,10 +28,12 @@ bool folded_into_row(const std::string& key, const nlohmann::json& value) {
   return key == "seed" || key == "method.name" || key == "model.dtype" || key.rfind("quant.", 0) == 0;
 }
 
-std::string row_label(const LoggedRun& run) {
+bool tuned_on_dev(const std::string& key) { return key == "optim.lr" || key == "method.n_perturbations"; }
+
+std::string row_label(const LoggedRun& run, bool with_tuned_keys) {
   std::string label = run.info.method + " / " + run.info.quantizer;
   for (const auto& [key, value] : run.labels.items()) {
-    if (folded_into_row(key, value)) continue;
+    if (folded_into_row(key, value) || (!with_tuned_keys && tuned_on_dev(key))) continue;
     if (key == "task.name") {
       label += ", prompt=" + std::filesystem::path(value.get<std::string>()).stem().string();
       continue;
@@ -54,11 +56,11 @@ Groups group_runs(std::vector<const LoggedRun*> runs) {
   std::map<std::string, size_t> row_of;
   std::set<std::string> seen_tasks;
   for (const LoggedRun* run : runs) {
-    const std::string label = row_label(*run);
+    const std::string label = row_label(*run, true);
     auto it = row_of.find(label);
     if (it == row_of.end()) {
       it = row_of.emplace(label, g.rows.size()).first;
-      g.rows.push_back({label, {}});
+      g.rows.push_back({label, row_label(*run, false), {}});
     }
     g.rows[it->second].runs.push_back(run);
     if (seen_tasks.insert(run->info.task).second) g.tasks.emplace_back(run->info.task, run->info.metric);
@@ -92,7 +94,9 @@ double config_number(const LoggedRun& run, const char* section, const char* key,
 
 std::string clip_threshold_of(const LoggedRun& run) {
   try {
-    const YAML::Node c = YAML::Load(run.info.config_yaml)["method"]["clip_threshold"];
+    const YAML::Node method = YAML::Load(run.info.config_yaml)["method"];
+    if (method["update"] && method["update"].Scalar() == "signsgd") return "n/a (signsgd)";  // sign(d) ignores C
+    const YAML::Node c = method["clip_threshold"];
     if (!c || c.IsNull()) return "none";
     return c.Scalar();
   } catch (const YAML::Exception&) {
@@ -108,6 +112,8 @@ double mean_of(const Row& row, const std::function<double(const LoggedRun&)>& f)
 }
 
 double abs_quantile(std::vector<double> values, double q) {
+  // Skipped steps log a non-finite d: it is no magnitude, and NaN breaks nth_element's order.
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }), values.end());
   if (values.empty()) return NAN;
   for (double& v : values) v = std::fabs(v);
   const size_t k = std::min(values.size() - 1, static_cast<size_t>(std::ceil(q * values.size())) - (q > 0 ? 1 : 0));

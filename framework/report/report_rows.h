@@ -12,6 +12,9 @@ namespace qzo {
 
 struct Row {
   std::string label;  // "<method> / <quantizer>" plus every swept key but the seed
+  // The label without the keys a sweep tunes on dev (optim.lr, method.n_perturbations): rows
+  // of one group are the candidates one of which dev chooses.
+  std::string selection_group;
   std::vector<const LoggedRun*> runs;
 };
 
@@ -26,9 +29,9 @@ size_t seed_count(const Row& row);
 double number(const nlohmann::json& summary, const char* key, double fallback = NAN);
 double memory(const LoggedRun& run, const char* key);                 // summary.memory[key]
 double config_number(const LoggedRun& run, const char* section, const char* key, double fallback);
-std::string clip_threshold_of(const LoggedRun& run);                  // "100", "none"
+std::string clip_threshold_of(const LoggedRun& run);                  // "100", "none", "n/a (signsgd)"
 double mean_of(const Row& row, const std::function<double(const LoggedRun&)>& f);  // NaN-skipping
-double abs_quantile(std::vector<double> values, double q);            // nearest rank of |values|
+double abs_quantile(std::vector<double> values, double q);            // nearest rank of finite |values|
 double metric_scale(const std::string& metric);                       // 100 for fractions
 std::string format(const char* fmt, double v);                        // "-" for NaN
 std::string interval_text(const Interval& ci, double scale);          // "85.5 ± 2.0", or "85.5"

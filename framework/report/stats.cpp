@@ -19,16 +19,17 @@ MeanStd mean_std(const std::vector<double>& values) {
 }
 
 double student_t_975(size_t dof) {
-  // Quantiles for 1..30 degrees of freedom (standard tables); beyond, the values approach
-  // the normal 1.960 closely enough for a report's two decimals.
+  // Quantiles for 1..30 degrees of freedom (standard tables); beyond, the value at the lower
+  // end of each bracket (t falls with dof), so an interval is never narrower than it should be.
   static const double table[30] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
                                    2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
                                    2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
   if (dof == 0) return NAN;
   if (dof <= 30) return table[dof - 1];
-  if (dof <= 60) return 2.000;
-  if (dof <= 120) return 1.980;
-  return 1.960;
+  if (dof <= 40) return 2.042;   // t(30)
+  if (dof <= 60) return 2.021;   // t(40)
+  if (dof <= 120) return 2.000;  // t(60)
+  return 1.980;                  // t(120)
 }
 
 Interval ci95(const std::vector<double>& values) {

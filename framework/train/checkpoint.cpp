@@ -58,6 +58,7 @@ void save_checkpoint(const std::string& path, const TrainingCheckpoint& c) {
                      {"perturbations", std::to_string(c.perturbations)},
                      {"tokens", std::to_string(c.tokens)},
                      {"loss_ema", text(c.loss_ema)},
+                     {"train_seconds", text(c.train_seconds)},
                      {"config", c.config_yaml}});
 }
 
@@ -81,6 +82,7 @@ std::optional<TrainingCheckpoint> load_checkpoint(const std::string& path) {
     c.perturbations = std::stoll(field("perturbations"));
     c.tokens = std::stoll(field("tokens"));
     c.loss_ema = std::stod(field("loss_ema"));
+    if (meta.count("train_seconds")) c.train_seconds = std::stod(meta.at("train_seconds"));
   } catch (const std::logic_error&) {
     fail(path + ": checkpoint metadata holds a malformed number");
   }

@@ -21,6 +21,7 @@ struct TrainingCheckpoint {
   int64_t best_step = 0;
   int64_t clipped = 0, skipped = 0, perturbations = 0, tokens = 0;
   double loss_ema = 0;
+  double train_seconds = 0;  // training-step seconds before next_step (0 in checkpoints before it was kept)
   std::string config_yaml;  // the run's resolved config
 };
 

@@ -21,7 +21,8 @@ const Schema& train_schema() {
     Section method = s.section("method");
     method.choice("name", {"qzo", "mezo", "zeroshot", "icl"}, "qzo", "what to run");
     method.choice("update", {"sgd", "signsgd"}, "sgd",
-                  "ZO update: sgd (θ -= lr·d·z, the paper's) or signsgd (θ -= lr·sign(d)·z)");
+                  "ZO update, averaged over the n perturbations: sgd (θ -= lr·d·z/n, the paper's) or signsgd "
+                  "(θ -= lr·sign(d)·z/n)");
     method.key<double>("eps", 1e-3, "perturbation scale ε").positive();
     method.key<int>("n_perturbations", 1, "perturbations averaged per step").positive();
     method.key<std::optional<double>>("clip_threshold", std::optional<double>(100.0),

@@ -311,7 +311,9 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   double best_dev = -INFINITY;
   long best_step = 0;
   std::vector<std::vector<uint8_t>> best_state;
-  const bool eval_curve = cfg.get<bool>("eval.curve") && !score_on_dev;
+  const bool eval_curve = cfg.get<bool>("eval.curve");
+  if (eval_curve && score_on_dev)
+    fail(cfg.where("eval.curve") + ": eval.curve scores the eval split, which eval.split dev never scores");
   auto consider_dev = [&](long step) {
     if (eval_curve) log_eval(step, "eval_curve", evaluate(eval, data.eval));
     if (dev.empty()) return;
@@ -340,6 +342,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   if (steps > 0) sampler.emplace(train.size(), batch_size, seed);
 
   long first_step = 0;
+  double earlier_train_seconds = 0;  // the steps of earlier attempts of a resumed run
   if (resume) {
     params->restore(resume->state);
     first_step = resume->next_step;
@@ -351,9 +354,12 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     perturbations = resume->perturbations;
     tokens_total = resume->tokens;
     loss_ema = resume->loss_ema;
+    earlier_train_seconds = resume->train_seconds;
     resume.reset();  // the state lives in params now
     if (root) std::printf("resumed from %s at step %ld\n", checkpoint_path.c_str(), first_step);
   }
+  ProgressClock clock(steps - first_step);
+  auto train_seconds_so_far = [&] { return earlier_train_seconds + clock.step_seconds(); };
   auto save_checkpoint_at = [&](long next_step) {
     if (!root) return;
     TrainingCheckpoint c;
@@ -367,6 +373,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     c.perturbations = perturbations;
     c.tokens = tokens_total;
     c.loss_ema = loss_ema;
+    c.train_seconds = train_seconds_so_far();
     c.config_yaml = cfg.to_yaml();
     if (log) log->sync();  // the log's rows before next_step reach the disk before the checkpoint that resumes after them
     save_checkpoint(checkpoint_path, c);
@@ -386,7 +393,6 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     throw Interrupted(message, signal);
   };
   if (first_step == 0 && steps > 0) consider_dev(0);
-  ProgressClock clock(steps - first_step);
 
   for (long step = first_step; step < steps; ++step) {
     clock.start_step();
@@ -423,7 +429,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
         rec.clipped = r.clipped_grad[k] != r.raw_grad[k];
         rec.lr = rate;
         rec.tokens = global_tokens;
-        rec.wall_s = clock.step_seconds();
+        rec.wall_s = train_seconds_so_far();
         rec.skipped_steps = skipped;
         log->step(rec);
       }
@@ -455,7 +461,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
 
   const TaskScore final_score = evaluate(scored, scored_examples);
   log_eval(steps, score_on_dev ? "dev_final" : "eval", final_score);
-  const double train_seconds = clock.step_seconds();  // steps only: no evaluation, checkpoint or log
+  const double train_seconds = train_seconds_so_far();  // steps only: no evaluation, checkpoint or log
   summary["final"] = final_score.value;
   if (!params) {
     summary["zero_shot"] = final_score.value;
@@ -470,7 +476,8 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   summary["clip_rate"] = perturbations ? double(clipped) / double(perturbations) : 0.0;
   summary["skipped_steps"] = skipped;
   summary["train_seconds"] = train_seconds;
-  summary["ms_per_step"] = steps > first_step ? 1e3 * train_seconds / double(steps - first_step) : 0.0;
+  // This attempt's steps over this attempt's seconds (a resumed run may run on other hardware).
+  summary["ms_per_step"] = steps > first_step ? 1e3 * clock.step_seconds() / double(steps - first_step) : 0.0;
   summary["resumed_from_step"] = first_step;
   summary["tokens_per_second"] = train_seconds > 0 ? double(tokens_total) / train_seconds : 0.0;
   summary["dist_mode"] = cfg.get<std::string>("dist.mode");

@@ -104,5 +104,53 @@ TEST(Replay, AskingForMoreStepsThanLoggedIsOneLineNamingTheRun) {
   }
 }
 
+TEST(Replay, SignSgdRunsLogRebuildsTheKeptScalesBitForBit) {
+  const std::string dir = scratch("signsgd");
+  const LoggedRun run = trained_run(dir, {"method.update=signsgd", "optim.lr=3e-4", "task.n_dev=0"});
+  ASSERT_TRUE(run.finished()) << run.status;
+  const ReplayResult r = replay_run(run, dir + "/replayed");
+  EXPECT_EQ(hex(r.state_hash), run.summary["state_hash"].get<std::string>());
+  // The same trajectory under ZO-SGD ends elsewhere: the update rule is replayed, not assumed.
+  const LoggedRun sgd = trained_run(scratch("signsgd-vs-sgd"), {"optim.lr=3e-4", "task.n_dev=0"});
+  EXPECT_NE(sgd.summary["state_hash"], run.summary["state_hash"]);
+}
+
+// eval.split dev: the final and zero-shot scores are dev scores and no eval row is logged.
+TEST(ScoredSplit, DevSplitNeverScoresTheEvalExamples) {
+  const std::string dir = scratch("dev-split");
+  const LoggedRun run = trained_run(dir, {"method.name=zeroshot", "eval.split=dev"});
+  ASSERT_TRUE(run.finished()) << run.status;
+  EXPECT_EQ(run.summary["final_split"], "dev");
+  EXPECT_EQ(run.summary["eval_examples"], 4);  // n_dev, not n_eval (8)
+  for (const EvalRecord& e : run.evals) EXPECT_NE(e.split, "eval") << "step " << e.step;
+}
+
+TEST(ScoredSplit, EvalCurveIsLoggedAtEveryDevIntervalAndSelectsNothing) {
+  const std::string dir = scratch("curve");
+  const LoggedRun with = trained_run(dir, {"eval.curve=true"});
+  const LoggedRun without = trained_run(scratch("no-curve"), {});
+  std::vector<int64_t> curve_steps;
+  for (const EvalRecord& e : with.evals)
+    if (e.split == "eval_curve") curve_steps.push_back(e.step);
+  EXPECT_EQ(curve_steps, (std::vector<int64_t>{0, 2, 4, 6}));
+  EXPECT_EQ(with.summary["state_hash"], without.summary["state_hash"]);
+  EXPECT_EQ(with.summary["best_step"], without.summary["best_step"]);
+}
+
+TEST(ScoredSplit, EvalCurveWithDevSplitIsOneLineNamingTheKey) {
+  const Config cfg = load_config_text("{}", "t", train_schema(),
+                                      {"model.path=" + std::string(QZO_SOURCE_DIR) + "/models/qzo-tiny",
+                                       "eval.split=dev", "eval.curve=true", "optim.steps=1", "task.n_train=4",
+                                       "task.n_dev=4", "task.n_eval=4", "log.dir=" + scratch("bad") + "/runs"});
+  auto comm = make_local_communicator();
+  try {
+    run_training(cfg, *comm, nullptr);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("eval.curve"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace qzo

@@ -95,6 +95,28 @@ TEST(ZoStep, MinimizesAQuadratic) {
   EXPECT_LT(loss_of(), 0.01 * before);
 }
 
+TEST(ZoStep, SignSgdStepsByTheSignOfDOnly) {
+  EXPECT_EQ(zo_update_step(1e-3, 7.5, 2, ZoUpdate::sgd), static_cast<float>(-1e-3 * 7.5 / 2));
+  EXPECT_EQ(zo_update_step(1e-3, 7.5, 2, ZoUpdate::signsgd), static_cast<float>(-1e-3 / 2));
+  EXPECT_EQ(zo_update_step(1e-3, -0.01, 1, ZoUpdate::signsgd), 1e-3f);
+  EXPECT_EQ(zo_update_step(1e-3, 0.0, 1, ZoUpdate::signsgd), 0.0f);  // d = 0: no move
+  EXPECT_EQ(parse_zo_update("signsgd"), ZoUpdate::signsgd);
+  EXPECT_THROW(parse_zo_update("adam"), Error);
+}
+
+TEST(ZoStep, SignSgdMinimizesAQuadratic) {
+  VectorParameters p(std::vector<float>(8, -1.0f));
+  auto comm = make_local_communicator();
+  ZoOptions o;
+  o.update = ZoUpdate::signsgd;
+  const auto loss_of = [&] { return quadratic(8, nullptr)(*p.current()).sum; };
+  const double before = loss_of();
+  // A sign step moves lr·|z| whatever |d| is: about lr·0.8 of progress per step towards the
+  // optimum (distance √32 here), so 1500 steps at lr 0.01 reach its noise floor.
+  for (int step = 0; step < 1500; ++step) zo_step(p, quadratic(8, nullptr), 3, step, 0.01, o, *comm);
+  EXPECT_LT(loss_of(), 0.01 * before);
+}
+
 TEST(ZoStep, ClippingClipsAndIsCounted) {
   VectorParameters p(std::vector<float>(4, 100.0f));  // far from the optimum: |d| is large
   auto comm = make_local_communicator();
