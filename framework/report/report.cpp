@@ -90,8 +90,8 @@ void metric_table(std::string& md, const Groups& g) {
     md += "best dev: each run's best dev score (what selects its checkpoint, and what settings are chosen on). ";
   md += "**Bold**: the best row of a column; ≈: the row's 95% interval overlaps the best row's (a conservative "
         "reading, not a test). The intervals cover seed-to-seed variation only: every seed is scored on the "
-        "same examples, so the sampling error of the scored examples themselves (about ±4 points at 500 "
-        "examples and 80%) is not in them.";
+        "same examples, so the sampling error of the scored examples themselves (±3.5 points at 500 examples "
+        "and 80% accuracy) is not in them.";
   std::vector<std::vector<bool>> chosen;
   bool any_choice = false;
   for (const auto& task : g.tasks) {
