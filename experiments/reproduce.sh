@@ -14,7 +14,7 @@ out=${1:-runs/reproduce-$(date +%Y%m%d-%H%M%S)}
 [ -e "$out" ] && { echo "reproduce: $out exists; name a new folder" >&2; exit 2; }
 mkdir -p "$out"
 launch/setup.sh
-experiments=(prompt-spam prompt-fine-foods quickstart methods fine-foods ddc-ablation)
+experiments=(prompt-spam prompt-fine-foods quickstart methods fine-foods ddc-ablation quantizer-ablation)
 for name in "${experiments[@]}"; do
   echo "reproduce: $name"
   launch/mpirun.sh -n "${QZO_RANKS:-2}" -- sweep "experiments/$name.yaml" --out "$out/$name.h5" \
