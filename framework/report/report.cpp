@@ -114,7 +114,10 @@ void metric_table(std::string& md, const Groups& g) {
       columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "best_dev"); }));
       scales.push_back(metric_scale(metric));
     }
-    md += " " + task + " " + final_split(g, task) + " (" + unit + ") |";
+    // A trained run scored on dev is its best-dev checkpoint rescored on the dev it was chosen on.
+    const std::string split = final_split(g, task);
+    md += " " + task + " " + (split == "dev" && trained ? "dev, rescored after selection on it" : split) + " (" + unit +
+          ") |";
     rule += "---|";
     columns.push_back(compare(g, [&](const Row& row) { return summary_values(row, t, "final"); }));
     scales.push_back(metric_scale(metric));
