@@ -10,7 +10,7 @@ the allocator's peak) and acc-vs-compute.png (the eval.curve scores against forw
 training seconds). Runs are grouped the way `qzo report` groups them: method / quantizer plus
 any swept key other than the seed; error bars are 95% confidence intervals of the mean over
 seeds (Student's t). Tables come from `qzo report`; this script only draws.
-Needs Debian's python3-h5py and python3-matplotlib (launch/setup.sh installs them).
+Needs Debian's python3-h5py, python3-matplotlib and python3-yaml (launch/setup.sh installs them).
 """
 import argparse
 import json
@@ -24,6 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
 FOLDED = ("seed", "method.name", "model.dtype")
 # Student's t, 0.975 quantile, for 1..30 degrees of freedom, then the lower end of each bracket:
@@ -260,8 +261,7 @@ def curve_points(runs):
     """(forward passes, training seconds, score) per eval_curve step, each a list over the runs."""
     by_step = OrderedDict()
     for r in runs:
-        cfg_n = r["summary"].get("config", "")
-        batch = forwards_per_step(cfg_n)
+        batch = forwards_per_step(r["summary"].get("config", ""))
         for step, split, value in r["evals"]:
             if split != "eval_curve":
                 continue
@@ -273,17 +273,11 @@ def curve_points(runs):
 
 
 def forwards_per_step(config_yaml):
-    """2 x perturbations x batch, read from the logged config (YAML, two levels deep)."""
-    section, values = None, {}
-    for line in config_yaml.splitlines():
-        if line and not line.startswith(" "):
-            section = line.rstrip(":")
-        elif ":" in line and section in ("method", "optim"):
-            key, _, value = line.strip().partition(":")
-            values[f"{section}.{key}"] = value.split("#")[0].strip()
+    """2 x perturbations x batch, read from the logged resolved config."""
     try:
-        return 2 * int(values.get("method.n_perturbations", 1)) * int(values.get("optim.batch_size", 0))
-    except ValueError:
+        config = yaml.safe_load(config_yaml) or {}
+        return 2 * int(config.get("method", {}).get("n_perturbations", 1)) * int(config.get("optim", {}).get("batch_size", 0))
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError):
         return 0
 
 

@@ -13,7 +13,7 @@ cache=${QZO_CACHE:-$HOME/.cache/qzo}
 packages=(build-essential cmake ninja-build pkg-config
   libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev
   libcli11-dev libopenblas-dev libopenblas-openmp-dev libpcre2-dev libutf8proc-dev
-  python3-numpy python3-h5py python3-matplotlib
+  python3-numpy python3-h5py python3-matplotlib python3-yaml
   r-base-core r-cran-modeldata r-cran-jsonlite  # Rscript exports the fine-foods task (below)
   clang libclang-rt-14-dev)  # clang + libFuzzer/ASan/UBSan runtimes: -DQZO_FUZZ=ON (docs/fuzzing.md)
 missing=()

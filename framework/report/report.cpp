@@ -226,11 +226,13 @@ std::string compute_lines(const std::string& label, const std::vector<const Logg
   for (const LoggedRun* r : runs)
     if (number(r->summary, "steps", 0) == 0 && r->summary.value("final_split", std::string("eval")) == "eval")
       at_step[0].push_back(r), scores[0].push_back(number(r->summary, "final"));
+  std::map<const LoggedRun*, double> forwards_of;  // the run's config, parsed once
+  for (const LoggedRun* r : runs) forwards_of[r] = forwards_per_step(*r);
   std::string lines;
   for (const auto& [step, values] : scores) {
     std::vector<double> forwards, seconds;
     for (const LoggedRun* r : at_step[step]) {
-      forwards.push_back(forwards_per_step(*r) * double(step));
+      forwards.push_back(forwards_of.at(r) * double(step));
       seconds.push_back(train_seconds_at(*r, step));
     }
     lines += "| " + label + " | " + std::to_string(step) + " | " + format("%.1f", mean_std(forwards).mean / 1e3) +
