@@ -61,6 +61,10 @@ void attention_forward(Backend& be, Workspace& ws, float* out, float* probs, con
 void swiglu_forward(Backend& be, float* out, const float* gate, const float* up, int64_t n);
 // x += y over n (the residual stream).
 void residual_add(Backend& be, float* x, const float* y, int64_t n);
+// x += alpha·y over n (a LoRA adapter's (α/r)·B A x added to its layer's output).
+void scaled_add(Backend& be, float* x, const float* y, int64_t n, float alpha);
+// x *= alpha over n.
+void scale(Backend& be, float* x, int64_t n, float alpha);
 // out[n] = table[tokens[n]] (rows of D). Token ids are checked by the caller.
 void embedding_forward(Backend& be, float* out, const int32_t* tokens, const float* table, int n, int D);
 // The same lookup read through a dense operand: only the looked-up rows are converted (and
@@ -97,5 +101,9 @@ void attention_backward(Backend& be, float* dq, float* dk, float* dv, const floa
 void swiglu_backward(Backend& be, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                      int64_t n);
 void embedding_backward(Backend& be, float* dtable, const float* dout, const int32_t* tokens, int n, int D);
+// Inverted dropout of a LoRA adapter's input: out[i] = inp[i]/(1 − p) where element i is kept,
+// 0 where dropped; keep/drop drawn from (seed, stream, i) (kernels/dropout.h), so the backward
+// regenerates the mask instead of storing it. out may equal inp. Training runs on the CPU.
+void lora_dropout(Backend& be, float* out, const float* inp, int64_t n, uint64_t seed, uint32_t stream, float p);
 
 }  // namespace qzo::ops

@@ -70,9 +70,21 @@ QZO_HD inline uint32_t philox_rounding_bits(uint64_t seed, uint32_t stream, uint
   return philox_rounding_bits4(seed, stream, index / 4).w[index % 4];
 }
 
+// LoRA dropout's keep/drop draws: counter word 3 = 2, so they share no block with z or with
+// the rounding bits; element `index` of the adapter input of parameter `stream` at `seed`.
+QZO_HD inline uint32_t philox_dropout_bits(uint64_t seed, uint32_t stream, uint64_t index) {
+  const PhiloxCounter c = {{uint32_t(index / 4), uint32_t((index / 4) >> 32), stream, 2u}};
+  return philox4x32_10(c, philox_key(seed)).w[index % 4];
+}
+
 // (2k+1) / 2^24 with k the top 23 bits: exact in float, symmetric, never 0 or 1.
 QZO_HD inline float philox_open_uniform(uint32_t bits) {
   return float(int32_t(((bits >> 9) << 1) | 1u)) * 5.9604644775390625e-08f;  // 2^-24
+}
+
+// Inverted dropout keeps element `index` with probability 1 − p.
+QZO_HD inline bool dropout_keeps(uint64_t seed, uint32_t stream, uint64_t index, float p) {
+  return philox_open_uniform(philox_dropout_bits(seed, stream, index)) >= p;
 }
 
 QZO_HD inline uint32_t philox_float_bits(float f) {

@@ -8,6 +8,8 @@
 #include <cstdint>
 
 #include "kernels/dtype.h"
+#include "kernels/hd.h"
+#include "kernels/packing.h"
 
 namespace qzo {
 
@@ -20,15 +22,28 @@ struct ZoPerturbation {
 
 enum class CodeFormat { Scalar, Nf4 };  // s·(q − z) or s·C[q]
 
+// NF4 absmax stored double-quantized (QLoRA's double quantization; kernels/double_quant.h):
+// scale j reads as kSignedDynamicMap[absmax_codes[j]] · absmax2[j / 256] + offset.
+struct DoubleQuantizedScales {
+  const uint8_t* absmax_codes = nullptr;  // one per scale
+  const float* absmax2 = nullptr;         // one per kDoubleQuantBlock absmax codes
+  float offset = 0;                       // the mean absmax, subtracted before quantizing
+};
+
 // One quantized [out_features, in_features] matrix in packing.h's layout: row r's codes are
 // bytes [r·row_bytes, (r+1)·row_bytes); scale and zero point j = r·groups + col/group_size.
+// A double-quantized NF4 view (bitsandbytes' layout) has HighFirst nibbles, no fp32 scales
+// and its absmax in double_quant.
 struct QuantizedWeightView {
   int out_features = 0, in_features = 0, group_size = 0, bits = 0;
   CodeFormat format = CodeFormat::Scalar;
   size_t row_bytes = 0;
   const uint8_t* packed_codes = nullptr;
   const uint8_t* zero_points = nullptr;  // null for Nf4
-  const float* scales = nullptr;
+  const float* scales = nullptr;         // null when double-quantized
+  NibbleOrder nibble_order = NibbleOrder::LowFirst;
+  DoubleQuantizedScales double_quant;
+  QZO_HD bool double_quantized() const { return double_quant.absmax_codes != nullptr; }
   int groups_per_row() const { return in_features / group_size; }
   size_t num_scales() const { return size_t(out_features) * size_t(groups_per_row()); }
   size_t numel() const { return size_t(out_features) * size_t(in_features); }

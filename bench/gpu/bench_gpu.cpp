@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "bench/gpu/device_info.h"
-#include "bench/gpu/random_quantized_model.h"
+#include "bench/common/random_quantized_model.h"
 #include "framework/core/dtype.h"
 #include "framework/methods/qzo.h"
 #include "framework/train/zo_reduce.h"

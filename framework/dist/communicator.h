@@ -1,5 +1,6 @@
 // How data-parallel ranks agree: zeroth-order training moves only a few loss scalars per
-// step, so the interface is a sum all-reduce of doubles plus rare gathers and a broadcast.
+// step, so the interface is a sum all-reduce of doubles plus rare gathers and a broadcast;
+// backprop baselines (QLoRA, FT) also sum their fp32 gradients, bucket by bucket.
 // Implementations: local (one process) here; MPI and NCCL beside it.
 #pragma once
 #include <cstdint>
@@ -17,6 +18,8 @@ class Communicator {
   virtual std::string backend() const = 0;  // "local", "mpi", "nccl"
   // Element-wise sum over ranks, in place; every rank receives the same result.
   virtual void all_reduce_sum(double* values, int count) = 0;
+  // The same over fp32 values: one bucket of a backprop method's gradients (host memory).
+  virtual void all_reduce_sum(float* values, int count) = 0;
   // Every rank's value, in rank order.
   virtual std::vector<uint64_t> all_gather(uint64_t value) = 0;
   // Every rank's text, in rank order (host names, mismatch reports): rare, never per step.

@@ -11,6 +11,7 @@ class LocalCommunicator final : public Communicator {
   int size() const override { return 1; }
   std::string backend() const override { return "local"; }
   void all_reduce_sum(double*, int count) override { bytes_reduced_ += sizeof(double) * count; }
+  void all_reduce_sum(float*, int count) override { bytes_reduced_ += sizeof(float) * count; }
   std::vector<uint64_t> all_gather(uint64_t value) override { return {value}; }
   std::vector<std::string> all_gather_text(const std::string& text) override { return {text}; }
   std::string broadcast_text(const std::string& text, int) override { return text; }

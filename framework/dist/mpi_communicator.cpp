@@ -49,6 +49,10 @@ class MpiCommunicator final : public Communicator {
     mpi_check(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
     bytes_reduced_ += sizeof(double) * static_cast<uint64_t>(count);
   }
+  void all_reduce_sum(float* values, int count) override {
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+    bytes_reduced_ += sizeof(float) * static_cast<uint64_t>(count);
+  }
   std::vector<uint64_t> all_gather(uint64_t value) override {
     std::vector<uint64_t> all(static_cast<size_t>(size_));
     mpi_check(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD), "MPI_Allgather");

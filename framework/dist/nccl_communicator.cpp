@@ -58,16 +58,9 @@ class NcclCommunicator final : public Communicator {
   int size() const override { return host_->size(); }
   std::string backend() const override { return "nccl"; }
 
-  void all_reduce_sum(double* values, int count) override {
-    const size_t bytes = sizeof(double) * static_cast<size_t>(count);
-    void* device = reserve(bytes);
-    cuda_check(cudaMemcpyAsync(device, values, bytes, cudaMemcpyHostToDevice, stream_), "copy to device");
-    nccl_check(ncclAllReduce(device, device, static_cast<size_t>(count), ncclDouble, ncclSum, comm_, stream_),
-               "ncclAllReduce");
-    cuda_check(cudaMemcpyAsync(values, device, bytes, cudaMemcpyDeviceToHost, stream_), "copy to host");
-    cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
-    bytes_reduced_ += bytes;
-  }
+  void all_reduce_sum(double* values, int count) override { reduce_host(values, count, ncclDouble); }
+  // Gradients of the backprop methods live in host memory (their backward runs on the CPU).
+  void all_reduce_sum(float* values, int count) override { reduce_host(values, count, ncclFloat); }
 
   std::vector<uint64_t> all_gather(uint64_t value) override {
     std::vector<uint64_t> all(static_cast<size_t>(size()));
@@ -84,6 +77,18 @@ class NcclCommunicator final : public Communicator {
   std::string broadcast_text(const std::string& text, int root) override { return host_->broadcast_text(text, root); }
 
  private:
+  template <typename T>
+  void reduce_host(T* values, int count, ncclDataType_t type) {
+    const size_t bytes = sizeof(T) * static_cast<size_t>(count);
+    void* device = reserve(bytes);
+    cuda_check(cudaMemcpyAsync(device, values, bytes, cudaMemcpyHostToDevice, stream_), "copy to device");
+    nccl_check(ncclAllReduce(device, device, static_cast<size_t>(count), type, ncclSum, comm_, stream_),
+               "ncclAllReduce");
+    cuda_check(cudaMemcpyAsync(values, device, bytes, cudaMemcpyDeviceToHost, stream_), "copy to host");
+    cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    bytes_reduced_ += bytes;
+  }
+
   void* reserve(size_t bytes) {
     if (bytes > capacity_) {
       if (buffer_) cudaFree(buffer_);

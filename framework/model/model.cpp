@@ -155,6 +155,24 @@ void Model::Impl::linear(const WeightSource& src, int weight, int bias, float* o
   scratch.reset();
   const float* b = bias >= 0 ? ops::materialize_f32(*backend, scratch, src.operand(bias)) : nullptr;
   ops::linear_forward(*backend, scratch, out, inp, src.operand(weight), b, M, K, N);
+  if (const LoraAdapter* a = src.adapter(weight)) lora_forward(*a, weight, out, inp, M, K, N);
+}
+
+void Model::Impl::lora_forward(const LoraAdapter& a, int weight, float* out, const float* inp, int M, int K,
+                               int N) const {
+  Backend& be = *backend;
+  const size_t MK = static_cast<size_t>(M) * K;
+  const float* x = inp;
+  if (a.dropout > 0.0f) {
+    float* dropped = scratch.take<float>(MK);
+    ops::lora_dropout(be, dropped, inp, int64_t(MK), a.dropout_seed, uint32_t(weight), a.dropout);
+    x = dropped;
+  }
+  float* u = scratch.take<float>(static_cast<size_t>(M) * a.rank);
+  float* y = scratch.take<float>(static_cast<size_t>(M) * N);
+  ops::matmul_forward(be, u, x, a.A, nullptr, M, K, a.rank);
+  ops::matmul_forward(be, y, u, a.B, nullptr, M, a.rank, N);
+  ops::scaled_add(be, out, y, int64_t(M) * N, a.scale);
 }
 
 void Model::Impl::check_tokens(const int32_t* tokens, size_t n) const {
@@ -299,6 +317,12 @@ Gradients::Gradients(const Model& model) : backend_(&model.backend()) {
   for (const Parameter& p : model.parameters())
     grads_.push_back(backend_->alloc(static_cast<size_t>(p.numel()) * sizeof(float), MemoryComponent::Gradients));
   zero();
+}
+
+GradientTargets Gradients::targets() {
+  GradientTargets t;
+  for (Buffer& g : grads_) t.weights.push_back(g.as<float>());
+  return t;
 }
 
 void Gradients::zero() {

@@ -8,6 +8,7 @@
 // read. Stored weights are never modified by a forward pass.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,18 @@ struct Parameter {
   WeightOperand operand() const { return WeightOperand::of_dense(dtype, values.data(), size_t(numel())); }
 };
 
+// A LoRA adapter on a linear layer: out += scale · B A dropout(x) with A [rank, in] and
+// B [out, rank] fp32 in the model backend's memory. Dropout (inverted, its mask drawn from
+// (dropout_seed, the layer's parameter id, element)) is for training passes only.
+struct LoraAdapter {
+  const float* A = nullptr;
+  const float* B = nullptr;
+  int rank = 0;
+  float scale = 0.0f;  // α / r
+  float dropout = 0.0f;
+  uint64_t dropout_seed = 0;
+};
+
 // What a forward pass reads parameters through.
 class WeightSource {
  public:
@@ -40,6 +53,30 @@ class WeightSource {
   // How parameter `id` is read: its stored values or a quantized view, each possibly with a
   // perturbation. The pointers stay valid while the source and the model live.
   virtual WeightOperand operand(int id) const = 0;
+  // The adapter added to linear weight `id`'s output, if any (QLoRA).
+  virtual const LoraAdapter* adapter(int id) const {
+    (void)id;
+    return nullptr;
+  }
+};
+
+// Where backprop accumulates (+=) its gradients, per parameter id; null where frozen
+// (QLoRA's base, whose gradient is never formed). lora_A/lora_B are empty, or hold the
+// adapter factors' gradients of the parameters whose adapters train.
+struct GradientTargets {
+  std::vector<float*> weights;
+  std::vector<float*> lora_A, lora_B;
+  float* weight(int id) const { return id >= 0 && size_t(id) < weights.size() ? weights[id] : nullptr; }
+};
+
+// The loss on a pass's labelled rows: given their logits [R, V] (host memory: backprop runs
+// on the CPU), returns the rows' summed loss and overwrites the logits with its gradient.
+using HeadLoss = std::function<double(float* logits, int R, int V)>;
+
+struct BackpropOptions {
+  // Keep only each layer's input and recompute the layer in the backward: activations of
+  // one layer instead of all, for one more forward.
+  bool activation_checkpointing = false;
 };
 
 
@@ -108,7 +145,13 @@ class Model {
                                     const WeightSource* source = nullptr) const;
   // Training: loss and gradients of the summed loss scaled by `loss_scale`
   // (e.g. 1/labelled for the mean), accumulated into grads. fp32 storage, CPU backend only.
-  LossSums forward_backward(const Batch& batch, Gradients& grads, float loss_scale) ;
+  LossSums forward_backward(const Batch& batch, Gradients& grads, float loss_scale);
+  // Backprop of `head`'s loss on the labelled rows, every weight (and adapter) read through
+  // `source`, gradients accumulated into `targets`; returns the summed loss. A frozen
+  // quantized layer is dequantized one at a time, in the forward and again in the backward.
+  // CPU backend only.
+  double backprop(const Batch& batch, const WeightSource& source, const HeadLoss& head, const GradientTargets& targets,
+                  const BackpropOptions& options = {}) const;
 
   struct Impl;  // defined in model_impl.h, for the model's own files and generation
 
@@ -128,6 +171,7 @@ class Gradients {
   float* data(int id) { return grads_[id].as<float>(); }
   const float* data(int id) const { return grads_[id].as<float>(); }
   std::vector<float> of(int id) const;  // a host copy
+  GradientTargets targets();            // every parameter trains
   double global_norm() const;
   void scale(float factor);
 

@@ -28,6 +28,12 @@ struct LayerActivations {
   float *x_in = nullptr, *h1, *rstd1, *q, *probs = nullptr, *att, *x_mid = nullptr, *h2, *rstd2, *gate, *up, *act;
 };
 
+// The labelled rows of a batch, in row-major order, and what they predict.
+struct LabelledRows {
+  std::vector<int32_t> rows, targets;
+  int R() const { return static_cast<int>(rows.size()); }
+};
+
 struct Model::Impl {
   explicit Impl(Backend& b)
       : backend(&b), acts(b, MemoryComponent::Activations), scratch(b, MemoryComponent::Workspace) {}
@@ -58,6 +64,14 @@ struct Model::Impl {
   void layer_forward(int l, const WeightSource& src, float* x, int B, int Tq, int Tk, const int32_t* positions,
                      float* k_all, float* v_all, const LayerActivations& a, bool keep) const;
   void check_tokens(const int32_t* tokens, size_t n) const;
+  // out[M,N] += scale · B A dropout(inp): the adapter's two thin matmuls, in scratch.
+  void lora_forward(const LoraAdapter& a, int weight, float* out, const float* inp, int M, int K, int N) const;
 };
+
+// Positions 0..T-1 of each of B rows.
+std::vector<int32_t> row_positions(int B, int T);
+LabelledRows labelled_rows(const Model::Impl& m, const Batch& batch);
+// Per-row and total sums of the labelled rows' losses.
+LossSums sum_losses(const std::vector<float>& loss, const LabelledRows& l, const Batch& batch);
 
 }  // namespace qzo

@@ -77,9 +77,13 @@ QuantSpec QuantSpec::parse(const std::string& text) {
         spec.symmetric = parse_bool(text, key, value);
         if (spec.method == QuantMethod::Nf4 && !spec.symmetric)
           fail("quantizer spec '" + text + "': symmetric=false applies to rtn only (nf4 is absmax-scaled)");
+      } else if (key == "double_quant") {
+        spec.double_quant = parse_bool(text, key, value);
+        if (spec.method != QuantMethod::Nf4 && spec.double_quant)
+          fail("quantizer spec '" + text + "': double_quant=true applies to nf4 only (it quantizes the absmax)");
       } else {
         fail("quantizer spec '" + text + "': unknown key '" + key +
-             "' (expected bits, group_size, symmetric)");
+             "' (expected bits, group_size, symmetric, double_quant)");
       }
     }
   }
@@ -97,6 +101,8 @@ void QuantSpec::validate() const {
   if (group_size < 0)
     fail("quant.group_size: expected a positive group size or 0 (per channel), got " +
          std::to_string(group_size));
+  if (double_quant && method != QuantMethod::Nf4)
+    fail("quant.double_quant: applies to nf4 only, got " + quant_method_name(method));
 }
 
 int QuantSpec::resolved_group_size(int in_features, const std::string& tensor) const {
@@ -112,6 +118,8 @@ std::string QuantSpec::to_string() const {
   std::string s = quant_method_name(method) + ":bits=" + std::to_string(bits) + ",group_size=" +
                   (group_size == 0 ? std::string("channel") : std::to_string(group_size));
   if (method == QuantMethod::Rtn) s += std::string(",symmetric=") + (symmetric ? "true" : "false");
+  // Written only when set, so that plain NF4's string (logged with every run) is unchanged.
+  if (double_quant) s += ",double_quant=true";
   return s;
 }
 

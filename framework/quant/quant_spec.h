@@ -1,6 +1,7 @@
 // Which quantizer turns a linear layer's fp32 weight into codes + scales: method, bit width,
-// group size and symmetry, parsed from strings like "rtn", "nf4" or
-// "rtn:bits=3,group_size=64,symmetric=true", with one-line errors naming the field.
+// group size, symmetry and (NF4) double quantization, parsed from strings like "rtn", "nf4",
+// "rtn:bits=3,group_size=64,symmetric=true" or "nf4:double_quant=true", with one-line
+// errors naming the field.
 #pragma once
 #include <string>
 
@@ -13,11 +14,15 @@ struct QuantSpec {
   int bits = 4;            // rtn: 2, 3, 4 or 8; nf4: 4
   int group_size = 128;    // weights of one row sharing a scale; 0 = per channel (in_features)
   bool symmetric = false;  // rtn only; nf4 is absmax-symmetric by construction
+  // nf4 only: QLoRA's frozen base in bitsandbytes' layout (first code in the high nibble,
+  // the absmax double-quantized to 8 bits); it has no fp32 scales, so QZO cannot train it.
+  bool double_quant = false;
 
   // Defaults per method: rtn 4-bit g128 asymmetric; nf4 4-bit g64 (QLoRA's block size).
   static QuantSpec defaults(QuantMethod method);
   // "<method>[:key=value,...]" with keys bits, group_size (a number or "channel"),
-  // symmetric (true/false). Throws naming the spec string and the field.
+  // symmetric (true/false), double_quant (true/false). Throws naming the spec string and
+  // the field.
   static QuantSpec parse(const std::string& text);
 
   // Throws "quant.<field>: ..." when a field is out of range for the method.

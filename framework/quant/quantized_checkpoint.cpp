@@ -1,6 +1,9 @@
 // The quantized HF folder: config.json with quantization_config, model.safetensors with the
 // unquantized tensors under their names and X.qweight (U8 [out, row_bytes]), X.scales
 // (F32 [out, groups]) and, for RTN, X.qzeros (U8 [out, groups]) for each linear weight X.weight.
+// A double-quantized NF4 layer is stored under bitsandbytes' names instead: X.weight (the
+// packed codes), X.weight.absmax, X.weight.quant_map, X.weight.nested_absmax,
+// X.weight.nested_quant_map and X.weight.nested_offset.
 #include "framework/quant/quantized_checkpoint.h"
 
 #include <cmath>
@@ -11,6 +14,8 @@
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
 #include "framework/io/safetensors.h"
+#include "kernels/double_quant.h"
+#include "kernels/nf4.h"
 #include "kernels/packing.h"
 #include "framework/quant/quantized_model.h"
 
@@ -67,14 +72,85 @@ std::string torch_dtype_name(DType t) {
   return t == DType::BF16 ? "bfloat16" : t == DType::F16 ? "float16" : "float32";
 }
 
+std::vector<uint8_t> f32_bytes(const float* values, size_t n) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(values);
+  return std::vector<uint8_t>(bytes, bytes + n * sizeof(float));
+}
+
+struct HostTensor {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+// A double-quantized layer under bitsandbytes' QuantState names (as_dict(packed=True) minus
+// the packed quant_state blob: its shape and block sizes are in config.json, nested_offset is
+// a tensor). The two maps are written so that a reader needs no code to decode the layer.
+std::vector<HostTensor> double_quantized_tensors(const std::string& weight, const QuantizedLinear& L) {
+  const DoubleQuantizedAbsmax absmax = L.double_quantized_absmax();
+  const int64_t n_absmax = int64_t(absmax.codes.size()), n_blocks = int64_t(absmax.absmax2.size());
+  std::vector<HostTensor> t;
+  t.push_back({weight, DType::U8, {L.out_features(), int64_t(L.row_bytes())}, L.packed_codes()});
+  t.push_back({weight + ".absmax", DType::U8, {n_absmax}, absmax.codes});
+  t.push_back({weight + ".quant_map", DType::F32, {16}, f32_bytes(kNf4Codebook, 16)});
+  t.push_back({weight + ".nested_absmax", DType::F32, {n_blocks}, f32_bytes(absmax.absmax2.data(), absmax.absmax2.size())});
+  t.push_back({weight + ".nested_quant_map", DType::F32, {256}, f32_bytes(kSignedDynamicMap.value, 256)});
+  t.push_back({weight + ".nested_offset", DType::F32, {1}, f32_bytes(&absmax.offset, 1)});
+  return t;
+}
+
+std::vector<uint8_t> read_u8(const SafetensorsReader& reader, const std::string& name,
+                             const std::vector<int64_t>& shape, const char* what) {
+  const TensorView& t = reader.get(name, shape);
+  if (t.dtype != DType::U8)
+    fail(reader.file_of(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) + ", expected U8 (" + what +
+         ")");
+  const auto* bytes = static_cast<const uint8_t*>(t.data);
+  return std::vector<uint8_t>(bytes, bytes + t.nbytes);
+}
+
+// A stored map must be qzo's to the bit: every backend decodes with its own copy.
+void expect_map(const SafetensorsReader& reader, const std::string& name, const float* want, int n, const char* what) {
+  const std::vector<float> got = reader.read_f32(name, {n});
+  for (int k = 0; k < n; ++k)
+    if (std::memcmp(&got[k], &want[k], sizeof(float)) != 0)
+      fail(reader.file_of(name) + ": tensor '" + name + "' differs from the " + what + " at index " +
+           std::to_string(k) + " (" + std::to_string(got[k]) + ", expected " + std::to_string(want[k]) + ")");
+}
+
+QuantizedLinear read_double_quantized(const SafetensorsReader& reader, const std::string& weight, int out, int in,
+                                      int group_size, const QuantSpec& spec, Backend& backend) {
+  const int64_t n_absmax = int64_t(out) * (in / group_size);
+  const int64_t n_blocks = (n_absmax + kDoubleQuantBlock - 1) / kDoubleQuantBlock;
+  const std::vector<uint8_t> codes =
+      read_u8(reader, weight, {out, int64_t(packed_bytes(size_t(in), spec.bits))}, "packed codes");
+  expect_map(reader, weight + ".quant_map", kNf4Codebook, 16, "NF4 codebook");
+  expect_map(reader, weight + ".nested_quant_map", kSignedDynamicMap.value, 256, "signed dynamic map");
+  DoubleQuantizedAbsmax absmax;
+  absmax.codes = read_u8(reader, weight + ".absmax", {n_absmax}, "absmax codes");
+  const std::string nested = weight + ".nested_absmax", offset = weight + ".nested_offset";
+  absmax.absmax2 = reader.read_f32(nested, {n_blocks});
+  for (size_t b = 0; b < absmax.absmax2.size(); ++b)
+    if (!(std::isfinite(absmax.absmax2[b]) && absmax.absmax2[b] > 0))
+      fail(reader.file_of(nested) + ": tensor '" + nested + "' holds " + std::to_string(absmax.absmax2[b]) +
+           " at index " + std::to_string(b) + ", expected a positive finite absmax");
+  absmax.offset = reader.read_f32(offset, {1})[0];
+  if (!std::isfinite(absmax.offset)) fail(reader.file_of(offset) + ": tensor '" + offset + "' is not finite");
+  return QuantizedLinear::from_double_quant_parts(out, in, spec, codes, absmax, weight, backend);
+}
+
 }  // namespace
 
 nlohmann::json quantization_config_json(const QuantSpec& spec) {
-  return {{"quant_method", spec.method == QuantMethod::Nf4 ? kNf4Method : kRtnMethod},
-          {"bits", spec.bits},
-          {"group_size", spec.group_size == 0 ? -1 : spec.group_size},
-          {"symmetric", spec.method == QuantMethod::Nf4 ? true : spec.symmetric},
-          {"scales_dtype", "float32"}};
+  nlohmann::json q = {{"quant_method", spec.method == QuantMethod::Nf4 ? kNf4Method : kRtnMethod},
+                      {"bits", spec.bits},
+                      {"group_size", spec.group_size == 0 ? -1 : spec.group_size},
+                      {"symmetric", spec.method == QuantMethod::Nf4 ? true : spec.symmetric},
+                      {"scales_dtype", "float32"}};
+  // Only when set: every other checkpoint's config stays as it was.
+  if (spec.double_quant) q["double_quant"] = true;
+  return q;
 }
 
 QuantSpec quant_spec_from_quantization_config(const nlohmann::json& config, const std::string& origin) {
@@ -115,6 +191,11 @@ QuantSpec quant_spec_from_quantization_config(const nlohmann::json& config, cons
   }
   if (q.contains("scales_dtype") && q["scales_dtype"] != "float32")
     fail(origin + ": quantization_config.scales_dtype must be \"float32\", got " + q["scales_dtype"].dump());
+  if (q.contains("double_quant")) {
+    if (!q["double_quant"].is_boolean())
+      fail(origin + ": quantization_config.double_quant must be true or false, got " + q["double_quant"].dump());
+    spec.double_quant = q["double_quant"].get<bool>();
+  }
   try {
     spec.validate();
   } catch (const Error& e) {
@@ -146,8 +227,7 @@ void QuantizedModel::save(const std::string& dir, const std::string& tokenizer_d
     views.push_back(std::move(v));
   };
   DType storage = DType::F32;
-  std::vector<std::vector<uint8_t>> host;  // host copies of every tensor written
-  host.reserve(params.size() + 2 * layers_.size());
+  std::vector<std::vector<uint8_t>> host;  // host copies of every tensor written (moves keep their data)
   auto add_host = [&](const std::string& name, DType dtype, std::vector<int64_t> shape, std::vector<uint8_t> bytes) {
     host.push_back(std::move(bytes));
     add(name, dtype, std::move(shape), host.back().data(), host.back().size());
@@ -161,6 +241,11 @@ void QuantizedModel::save(const std::string& dir, const std::string& tokenizer_d
       continue;
     }
     const QuantizedLinear& L = layers_[l];
+    if (L.double_quantized()) {
+      for (HostTensor& t : double_quantized_tensors(p.name, L))
+        add_host(t.name, t.dtype, std::move(t.shape), std::move(t.bytes));
+      continue;
+    }
     const std::string module = module_of(p.name);
     const int64_t out = L.out_features(), groups = L.groups_per_row();
     add_host(module + ".qweight", DType::U8, {out, static_cast<int64_t>(L.row_bytes())}, L.packed_codes());
@@ -196,20 +281,13 @@ QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backe
   std::vector<Parameter>& params = model.parameters();
 
   const SafetensorsReader reader = SafetensorsReader::open(dir);
-  auto u8_tensor = [&](const std::string& name, const std::vector<int64_t>& shape, const char* what) {
-    const TensorView& t = reader.get(name, shape);
-    if (t.dtype != DType::U8)
-      fail(reader.file_of(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) + ", expected U8 (" +
-           what + ")");
-    const auto* bytes = static_cast<const uint8_t*>(t.data);
-    return std::vector<uint8_t>(bytes, bytes + t.nbytes);
-  };
   const std::string method = spec.method == QuantMethod::Nf4 ? kNf4Method : kRtnMethod;
   std::vector<QuantizedLinear> layers;
   for (Parameter& p : params) {
     if (!p.is_matrix_weight) continue;
     const std::string module = module_of(p.name);
-    if (reader.has(p.name))
+    // A double-quantized layer's packed codes are X.weight itself (bitsandbytes' name).
+    if (!spec.double_quant && reader.has(p.name))
       fail(reader.file_of(p.name) + ": tensor '" + p.name + "' is stored unquantized, but quantization_config (" +
            method + ") says every linear weight is quantized");
     const int out = static_cast<int>(p.shape[0]), in = static_cast<int>(p.shape[1]);
@@ -219,14 +297,18 @@ QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backe
     } catch (const Error& e) {
       rethrow_in_config(e, config_path);
     }
+    if (spec.double_quant) {
+      layers.push_back(read_double_quantized(reader, p.name, out, in, g, spec, backend));
+      continue;
+    }
     const int64_t groups = in / g;
     std::vector<uint8_t> codes =
-        u8_tensor(module + ".qweight", {out, static_cast<int64_t>(packed_bytes(size_t(in), spec.bits))},
-                  "packed codes");
+        read_u8(reader, module + ".qweight", {out, static_cast<int64_t>(packed_bytes(size_t(in), spec.bits))},
+                "packed codes");
     std::vector<uint8_t> zeros;
     const std::string qzeros = module + ".qzeros", scales_name = module + ".scales";
     if (spec.method == QuantMethod::Rtn) {
-      zeros = u8_tensor(qzeros, {out, groups}, "zero points");
+      zeros = read_u8(reader, qzeros, {out, groups}, "zero points");
       for (size_t k = 0; k < zeros.size(); ++k)
         if (zeros[k] >= (1u << spec.bits))
           fail(reader.file_of(qzeros) + ": tensor '" + qzeros + "' holds zero point " + std::to_string(zeros[k]) +

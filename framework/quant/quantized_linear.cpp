@@ -2,15 +2,38 @@
 // its buffers on the backend, and its dequantization through the ops.
 #include "framework/quant/quantized_linear.h"
 
+#include <cmath>
 #include <vector>
 
 #include "framework/core/error.h"
 #include "framework/quant/quantizer.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/double_quant.h"
 #include "kernels/ops.h"
 #include "kernels/packing.h"
 
 namespace qzo {
+
+namespace {
+
+// bitsandbytes packs the double-quantized base's first code of two in the high nibble.
+NibbleOrder nibble_order_of(const QuantSpec& spec) {
+  return spec.double_quant ? NibbleOrder::HighFirst : NibbleOrder::LowFirst;
+}
+
+void expect_size(const std::string& name, const QuantSpec& spec, const char* what, size_t got, size_t want) {
+  if (got != want)
+    fail(name + ": " + what + " has " + std::to_string(got) + " elements, expected " + std::to_string(want) +
+         " for " + spec.to_string());
+}
+
+[[noreturn]] void fail_frozen_base(const char* what) {
+  fail(std::string("quantized layer: ") + what +
+       ": a double-quantized NF4 layer has no fp32 scales (QZO trains fp32 scales; double quantization is "
+       "for a frozen base)");
+}
+
+}  // namespace
 
 QuantizedLinear QuantizedLinear::shaped(int out_features, int in_features, const QuantSpec& spec,
                                         const std::string& name, Backend& backend) {
@@ -52,9 +75,13 @@ QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int 
         scales[j] = q.scale;
         if (!nf4) zero_points[j] = q.zero_point;
       }
-      pack_codes(codes.data(), size_t(in_features), spec.bits, packed_codes.data() + size_t(r) * row_bytes);
+      pack_codes(codes.data(), size_t(in_features), spec.bits, packed_codes.data() + size_t(r) * row_bytes,
+                 nibble_order_of(spec));
     }
   }
+  if (spec.double_quant)
+    return from_double_quant_parts(out_features, in_features, spec, packed_codes, double_quantize_absmax(scales),
+                                   name, backend);
   return from_parts(out_features, in_features, spec, packed_codes, zero_points, scales, name, backend);
 }
 
@@ -64,17 +91,14 @@ QuantizedLinear QuantizedLinear::from_parts(int out_features, int in_features,
                                              const std::vector<uint8_t>& zero_points,
                                              const std::vector<float>& scales, const std::string& name,
                                              Backend& backend) {
+  if (spec.double_quant)
+    fail(name + ": " + spec.to_string() + " has no fp32 scales (adopt it with from_double_quant_parts)");
   QuantizedLinear L = shaped(out_features, in_features, spec, name, backend);
   const size_t n_scales = size_t(out_features) * size_t(L.groups_per_row());
   const size_t n_zero = spec.method == QuantMethod::Nf4 ? 0 : n_scales;
-  auto expect = [&](const char* what, size_t got, size_t want) {
-    if (got != want)
-      fail(name + ": " + what + " has " + std::to_string(got) + " elements, expected " +
-           std::to_string(want) + " for " + spec.to_string());
-  };
-  expect("packed codes", packed_codes.size(), size_t(out_features) * L.row_bytes_);
-  expect("zero points", zero_points.size(), n_zero);
-  expect("scales", scales.size(), n_scales);
+  expect_size(name, spec, "packed codes", packed_codes.size(), size_t(out_features) * L.row_bytes_);
+  expect_size(name, spec, "zero points", zero_points.size(), n_zero);
+  expect_size(name, spec, "scales", scales.size(), n_scales);
   for (size_t j = 0; j < zero_points.size(); ++j)
     if (zero_points[j] >= (1u << spec.bits))
       fail(name + ": zero point " + std::to_string(zero_points[j]) + " at group " +
@@ -82,6 +106,29 @@ QuantizedLinear QuantizedLinear::from_parts(int out_features, int in_features,
   L.packed_codes_ = upload_buffer(backend, packed_codes.data(), packed_codes.size(), MemoryComponent::Weights);
   L.zero_points_ = upload_buffer(backend, zero_points.data(), zero_points.size(), MemoryComponent::Weights);
   L.scales_ = upload_buffer(backend, scales.data(), scales.size() * sizeof(float), MemoryComponent::Trainable);
+  return L;
+}
+
+QuantizedLinear QuantizedLinear::from_double_quant_parts(int out_features, int in_features, const QuantSpec& spec,
+                                                         const std::vector<uint8_t>& packed_codes,
+                                                         const DoubleQuantizedAbsmax& absmax,
+                                                         const std::string& name, Backend& backend) {
+  if (!spec.double_quant) fail(name + ": " + spec.to_string() + " is not double-quantized (adopt it with from_parts)");
+  QuantizedLinear L = shaped(out_features, in_features, spec, name, backend);
+  const size_t n_absmax = size_t(out_features) * size_t(L.groups_per_row());
+  expect_size(name, spec, "packed codes", packed_codes.size(), size_t(out_features) * L.row_bytes_);
+  expect_size(name, spec, "absmax codes", absmax.codes.size(), n_absmax);
+  expect_size(name, spec, "absmax2", absmax.absmax2.size(), (n_absmax + kDoubleQuantBlock - 1) / kDoubleQuantBlock);
+  for (size_t b = 0; b < absmax.absmax2.size(); ++b)
+    if (!(std::isfinite(absmax.absmax2[b]) && absmax.absmax2[b] > 0))
+      fail(name + ": absmax2 " + std::to_string(absmax.absmax2[b]) + " of block " + std::to_string(b) +
+           " is not a positive finite number");
+  if (!std::isfinite(absmax.offset)) fail(name + ": the absmax offset is not finite");
+  L.packed_codes_ = upload_buffer(backend, packed_codes.data(), packed_codes.size(), MemoryComponent::Weights);
+  L.absmax_codes_ = upload_buffer(backend, absmax.codes.data(), absmax.codes.size(), MemoryComponent::Weights);
+  L.absmax2_ = upload_buffer(backend, absmax.absmax2.data(), absmax.absmax2.size() * sizeof(float),
+                             MemoryComponent::Weights);
+  L.absmax_offset_ = absmax.offset;
   return L;
 }
 
@@ -95,17 +142,40 @@ QuantizedWeightView QuantizedLinear::view() const {
   v.row_bytes = row_bytes_;
   v.packed_codes = packed_codes_.as<uint8_t>();
   v.zero_points = zero_points_.empty() ? nullptr : zero_points_.as<uint8_t>();
-  v.scales = scales_.as<float>();
+  v.nibble_order = nibble_order_of(spec_);
+  if (spec_.double_quant)
+    v.double_quant = {absmax_codes_.as<uint8_t>(), absmax2_.as<float>(), absmax_offset_};
+  else
+    v.scales = scales_.as<float>();
   return v;
+}
+
+float* QuantizedLinear::scales_data() {
+  if (spec_.double_quant) fail_frozen_base("scales_data");
+  return scales_.as<float>();
 }
 
 std::vector<uint8_t> QuantizedLinear::packed_codes() const { return download_bytes(*backend_, packed_codes_); }
 std::vector<uint8_t> QuantizedLinear::zero_points() const { return download_bytes(*backend_, zero_points_); }
 std::vector<float> QuantizedLinear::scales() const {
-  return download_vector(*backend_, scales_.as<float>(), num_scales());
+  if (!spec_.double_quant) return download_vector(*backend_, scales_.as<float>(), num_scales());
+  const DoubleQuantizedAbsmax absmax = double_quantized_absmax();
+  std::vector<float> decoded(num_scales());
+  for (size_t j = 0; j < decoded.size(); ++j) decoded[j] = absmax.absmax(j);
+  return decoded;
+}
+
+DoubleQuantizedAbsmax QuantizedLinear::double_quantized_absmax() const {
+  if (!spec_.double_quant) fail("quantized layer: " + spec_.to_string() + " is not double-quantized");
+  DoubleQuantizedAbsmax absmax;
+  absmax.codes = download_bytes(*backend_, absmax_codes_);
+  absmax.absmax2 = download_vector(*backend_, absmax2_.as<float>(), absmax2_.bytes() / sizeof(float));
+  absmax.offset = absmax_offset_;
+  return absmax;
 }
 
 void QuantizedLinear::set_scales(const std::vector<float>& scales) {
+  if (spec_.double_quant) fail_frozen_base("set_scales");
   if (scales.size() != num_scales())
     fail("quantized layer: " + std::to_string(scales.size()) + " scales given, expected " +
          std::to_string(num_scales()));
@@ -117,13 +187,16 @@ uint8_t QuantizedLinear::code(int row, int col) const {
   const size_t at = size_t(row) * row_bytes_ + bit / 8;
   uint8_t p[2] = {0, 0};
   backend_->download(p, packed_codes_.as<uint8_t>() + at, at + 1 < packed_codes_.bytes() ? 2 : 1);
+  if (spec_.double_quant) return uint8_t((p[0] >> (col % 2 ? 0 : 4)) & 0xF);  // the first code is high
   uint32_t w = p[0];
   if (bit % 8 + size_t(spec_.bits) > 8) w |= uint32_t(p[1]) << 8;
   return uint8_t((w >> (bit % 8)) & ((1u << spec_.bits) - 1u));
 }
 
 size_t QuantizedLinear::storage_bytes() const {
-  return packed_codes_.bytes() + zero_points_.bytes() + scales_.bytes();
+  const size_t offset_bytes = spec_.double_quant ? sizeof(float) : 0;
+  return packed_codes_.bytes() + zero_points_.bytes() + scales_.bytes() + absmax_codes_.bytes() + absmax2_.bytes() +
+         offset_bytes;
 }
 
 void QuantizedLinear::dequantize(float* W_out) const { ops::dequantize(*backend_, W_out, view(), nullptr); }

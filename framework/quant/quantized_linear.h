@@ -1,7 +1,9 @@
 // A quantized linear layer: frozen k-bit codes and zero points plus trainable fp32 scales in
 // a backend's memory, and the dequantization QZO runs twice per step, with every scale
 // perturbed by an offset (W = (S + offset) * (Q - Z), or (S + offset) * C[Q] for NF4) so
-// stored scales never drift. Host copies of the parts are for save, hash, snapshot, tests.
+// stored scales never drift. A double-quantized NF4 layer (nf4:double_quant=true, QLoRA's
+// frozen base in bitsandbytes' layout) holds 8-bit absmax codes instead of fp32 scales and
+// is never perturbed. Host copies of the parts are for save, hash, snapshot, tests.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "framework/quant/quant_spec.h"
+#include "framework/quant/quantizer.h"
 #include "kernels/backend.h"
 #include "kernels/weight_operand.h"
 
@@ -28,6 +31,13 @@ class QuantizedLinear {
                                     const std::vector<uint8_t>& packed_codes,
                                     const std::vector<uint8_t>& zero_points, const std::vector<float>& scales,
                                     const std::string& name = "weight", Backend& backend = cpu_backend());
+  // The same for a double-quantized NF4 spec: codes in bitsandbytes' nibble order and the
+  // absmax as double_quantize_absmax gives them.
+  static QuantizedLinear from_double_quant_parts(int out_features, int in_features, const QuantSpec& spec,
+                                                 const std::vector<uint8_t>& packed_codes,
+                                                 const DoubleQuantizedAbsmax& absmax,
+                                                 const std::string& name = "weight",
+                                                 Backend& backend = cpu_backend());
 
   int out_features() const { return out_features_; }
   int in_features() const { return in_features_; }
@@ -36,22 +46,28 @@ class QuantizedLinear {
   int groups_per_row() const { return in_features_ / spec_.group_size; }
   size_t num_scales() const { return size_t(out_features_) * size_t(groups_per_row()); }
   size_t row_bytes() const { return row_bytes_; }
+  bool double_quantized() const { return spec_.double_quant; }
   Backend& backend() const { return *backend_; }
 
   // What the ops read: pointers into this layer's buffers.
   QuantizedWeightView view() const;
   // The trainable scales in backend memory ([out, in/g] row-major: scale j = row *
-  // groups_per_row() + col / group_size()).
-  float* scales_data() { return scales_.as<float>(); }
+  // groups_per_row() + col / group_size()). Throws for a double-quantized layer.
+  float* scales_data();
 
   // Host copies. Row r's codes are bytes [r*row_bytes(), (r+1)*row_bytes()) in packing.h's
-  // layout; zero points are one per scale for RTN (uint8, exact integers), empty for NF4.
+  // layout (NibbleOrder::HighFirst when double-quantized); zero points are one per scale for
+  // RTN (uint8, exact integers), empty for NF4.
   std::vector<uint8_t> packed_codes() const;
   std::vector<uint8_t> zero_points() const;
+  // The fp32 scales; for a double-quantized layer its decoded absmax.
   std::vector<float> scales() const;
-  void set_scales(const std::vector<float>& scales);  // throws unless num_scales() values
+  // Throws unless num_scales() values, and for a double-quantized layer (a frozen base).
+  void set_scales(const std::vector<float>& scales);
+  DoubleQuantizedAbsmax double_quantized_absmax() const;  // throws unless double-quantized
   uint8_t code(int row, int col) const;
-  size_t storage_bytes() const;  // codes + zero points + fp32 scales
+  // Codes + zero points + fp32 scales, or codes + absmax codes + absmax2 + the offset.
+  size_t storage_bytes() const;
 
   // W_out: [out_features, in_features] row-major fp32 in backend memory.
   void dequantize(float* W_out) const;
@@ -72,7 +88,10 @@ class QuantizedLinear {
   size_t row_bytes_ = 0;
   Buffer packed_codes_;  // weights
   Buffer zero_points_;   // weights (empty for NF4)
-  Buffer scales_;        // trainable
+  Buffer scales_;        // trainable (empty when double-quantized)
+  Buffer absmax_codes_;  // weights: double-quantized NF4 only, one 8-bit code per block
+  Buffer absmax2_;       // weights: one fp32 per kDoubleQuantBlock absmax codes
+  float absmax_offset_ = 0;
 };
 
 }  // namespace qzo

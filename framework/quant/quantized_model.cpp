@@ -85,7 +85,8 @@ size_t QuantizedModel::weight_bytes() const {
   return n;
 }
 
-size_t QuantizedModel::trainable_bytes() const { return num_scales() * sizeof(float); }
+// A double-quantized base (QLoRA's) is frozen: its absmax are 8-bit codes, not trainable scales.
+size_t QuantizedModel::trainable_bytes() const { return spec_.double_quant ? 0 : num_scales() * sizeof(float); }
 
 LossSums QuantizedModel::forward_loss(const Batch& batch, const std::optional<Perturbation>& perturbation) const {
   const QuantizedWeights source(*this, perturbation);

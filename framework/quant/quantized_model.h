@@ -34,7 +34,8 @@ class QuantizedModel {
   static QuantizedModel from_layers(Model model, const QuantSpec& spec, std::vector<QuantizedLinear> layers);
 
   // Reads a folder written by save(): config.json with "quantization_config" and
-  // model.safetensors with X.qweight / X.scales / X.qzeros for each linear weight X.weight.
+  // model.safetensors with X.qweight / X.scales / X.qzeros for each linear weight X.weight
+  // (bitsandbytes' X.weight / X.weight.absmax / X.weight.nested_* when double-quantized).
   // Unquantized tensors are kept as `storage`. Errors name the file and the tensor or key.
   static QuantizedModel load(const std::string& dir, DType storage = DType::F32, Backend& backend = cpu_backend());
   // Writes config.json (+ quantization_config) and model.safetensors (scales in fp32,
@@ -59,9 +60,10 @@ class QuantizedModel {
   int param_of(int layer) const;
   size_t num_scales() const;  // the QZO trainable parameter count
 
-  // Codes + zero points + scales of every layer plus the remaining stored parameters.
+  // Codes + zero points + scales (or double-quantized absmax) of every layer plus the
+  // remaining stored parameters.
   size_t weight_bytes() const;
-  size_t trainable_bytes() const;  // fp32 scales
+  size_t trainable_bytes() const;  // fp32 scales; 0 for a double-quantized (frozen) base
 
   // Forward passes through QuantizedWeights with the given perturbation (none = S itself).
   LossSums forward_loss(const Batch& batch, const std::optional<Perturbation>& perturbation = std::nullopt) const;

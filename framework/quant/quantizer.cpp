@@ -1,8 +1,11 @@
-// RTN and NF4 group quantizers (formats in quantizer.h and docs/quantization.md).
+// RTN and NF4 group quantizers and the double quantization of NF4 absmax (formats in
+// quantizer.h and docs/quantization.md).
 #include "framework/quant/quantizer.h"
 
 #include <algorithm>
 #include <cmath>
+
+#include "kernels/double_quant.h"
 
 namespace qzo {
 
@@ -51,6 +54,38 @@ GroupQuant nf4_quantize_group(const float* w, int n, uint8_t* codes) {
   g.scale = std::max(absmax, kScaleFloor);
   for (int i = 0; i < n; ++i) codes[i] = nf4_nearest(w[i] / g.scale);
   return g;
+}
+
+uint8_t dynamic_map_nearest(float x) {
+  const float* map = kSignedDynamicMap.value;
+  const float* above = std::upper_bound(map, map + 256, x);  // first entry > x
+  if (above == map) return 0;
+  if (above == map + 256) return 255;
+  const long i = long(above - map);
+  return uint8_t(std::fabs(x - map[i - 1]) <= std::fabs(x - map[i]) ? i - 1 : i);
+}
+
+float DoubleQuantizedAbsmax::absmax(size_t j) const {
+  return double_quant_absmax(kSignedDynamicMap.value[codes[j]], absmax2[j / kDoubleQuantBlock], offset);
+}
+
+DoubleQuantizedAbsmax double_quantize_absmax(const std::vector<float>& absmax) {
+  DoubleQuantizedAbsmax q;
+  // Summed in double, then rounded once: an fp32 running sum would drift with the layer's size.
+  double sum = 0;
+  for (float a : absmax) sum += a;
+  q.offset = float(sum / double(absmax.size()));
+  q.codes.resize(absmax.size());
+  for (size_t b0 = 0; b0 < absmax.size(); b0 += kDoubleQuantBlock) {
+    const size_t b1 = std::min(absmax.size(), b0 + kDoubleQuantBlock);
+    float absmax2 = 0;
+    for (size_t j = b0; j < b1; ++j) absmax2 = std::max(absmax2, std::fabs(absmax[j] - q.offset));
+    // A block whose absmax all equal the mean codes them as 0 and decodes them as the mean.
+    absmax2 = std::max(absmax2, kScaleFloor);
+    q.absmax2.push_back(absmax2);
+    for (size_t j = b0; j < b1; ++j) q.codes[j] = dynamic_map_nearest((absmax[j] - q.offset) / absmax2);
+  }
+  return q;
 }
 
 }  // namespace qzo

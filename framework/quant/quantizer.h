@@ -1,8 +1,11 @@
 // Group quantizers: one group of consecutive weights of a row -> k-bit codes, one fp32 scale
 // and (for scalar quantizers) an integer zero point, so that the group dequantizes as
 //   RTN: w = scale * (code - zero_point)        NF4: w = scale * kNf4Codebook[code]
+// and QLoRA's double quantization of the NF4 scales (the absmax) to 8 bits.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/nf4.h"
 
@@ -28,5 +31,21 @@ GroupQuant nf4_quantize_group(const float* w, int n, uint8_t* codes);
 
 // Nearest codebook index to x (ties to the lower index).
 uint8_t nf4_nearest(float x);
+
+// Double quantization of a layer's NF4 absmax (QLoRA §3; bitsandbytes' compress_statistics),
+// absmax j decoding as kSignedDynamicMap[codes[j]] · absmax2[j / 256] + offset.
+struct DoubleQuantizedAbsmax {
+  std::vector<uint8_t> codes;  // one per absmax: an index into kSignedDynamicMap
+  std::vector<float> absmax2;  // per block of kDoubleQuantBlock codes: max |absmax − offset|
+  float offset = 0;            // the mean absmax (summed in double, rounded once to fp32)
+  float absmax(size_t j) const;  // decoded, as every backend decodes it
+};
+
+// offset = mean(absmax); block b's absmax2 = max(max |absmax_j − offset|, kScaleFloor);
+// codes[j] = the map entry nearest to (absmax_j − offset) / absmax2, all in fp32.
+DoubleQuantizedAbsmax double_quantize_absmax(const std::vector<float>& absmax);
+
+// Nearest kSignedDynamicMap index to x in [-1, 1] (ties to the lower index).
+uint8_t dynamic_map_nearest(float x);
 
 }  // namespace qzo

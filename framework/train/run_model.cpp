@@ -8,9 +8,7 @@
 
 namespace qzo {
 
-namespace {
-
-bool folder_is_quantized(const std::string& dir) {
+bool folder_is_quantized_model(const std::string& dir) {
   const std::string path = dir + "/config.json";
   if (!file_exists(path)) fail(path + ": not found (model.path must be an HF model folder)");
   try {
@@ -19,6 +17,8 @@ bool folder_is_quantized(const std::string& dir) {
     fail(path + ": invalid JSON (" + std::string(e.what()) + ")");
   }
 }
+
+namespace {
 
 QuantSpec quant_spec_of(const Config& cfg) {
   QuantSpec spec = QuantSpec::defaults(quant_method_from_name(cfg.get<std::string>("quant.method")));
@@ -48,7 +48,7 @@ LoadedModel load_model(const Config& cfg, int local_rank) {
     fail(cfg.where("backend") + ": " + e.what());
   }
   Backend& be = *m.backend;
-  if (folder_is_quantized(path)) {
+  if (folder_is_quantized_model(path)) {
     m.quantized.emplace(QuantizedModel::load(path, dtype, be));
   } else if (cfg.get<std::string>("quant.method") != "none") {
     m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype, be), quant_spec_of(cfg)));
@@ -75,7 +75,7 @@ std::string quant_label(const LoadedModel& m, const Config& cfg) {
 
 std::string quant_label(const Config& cfg) {
   const std::string path = cfg.get<std::string>("model.path");
-  if (folder_is_quantized(path))
+  if (folder_is_quantized_model(path))
     return label_of(quant_spec_from_quantization_config(nlohmann::json::parse(read_text_file(path + "/config.json")),
                                                         path + "/config.json"));
   if (cfg.get<std::string>("quant.method") == "none") return cfg.get<std::string>("model.dtype");

@@ -21,6 +21,10 @@ struct LoadedModel {
   size_t weight_bytes() const;
 };
 
+// True when model folder `dir`'s config.json has a quantization_config (written by qzo
+// quantize); throws naming the file when it has no readable config.json.
+bool folder_is_quantized_model(const std::string& dir);
+
 // On the config's `backend` (on CUDA, device local_rank mod the host's GPUs).
 LoadedModel load_model(const Config& config, int local_rank = 0);
 

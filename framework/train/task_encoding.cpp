@@ -39,10 +39,7 @@ std::vector<EncodedExample> TaskEncoder::encode_all(const std::vector<Example>& 
   return out;
 }
 
-namespace {
-
-// Rows of prompt + continuation, right-padded; targets only on the continuation.
-Batch make_batch(const std::vector<std::pair<const std::vector<int32_t>*, const std::vector<int32_t>*>>& rows) {
+Batch make_row_batch(const std::vector<TokenRow>& rows) {
   Batch b;
   b.B = static_cast<int>(rows.size());
   for (const auto& [prompt, cont] : rows)
@@ -78,8 +75,6 @@ bool shared_single_token_candidates(const std::vector<EncodedExample>& examples,
   return true;
 }
 
-}  // namespace
-
 std::vector<std::vector<double>> score_candidates(const Model& model, const WeightSource& weights,
                                                   const std::vector<EncodedExample>& examples,
                                                   const EncodingOptions& options) {
@@ -89,9 +84,9 @@ std::vector<std::vector<double>> score_candidates(const Model& model, const Weig
   if (shared_single_token_candidates(examples, &shared)) {
     for (size_t start = 0; start < examples.size(); start += chunk) {
       const size_t end = std::min(examples.size(), start + chunk);
-      std::vector<std::pair<const std::vector<int32_t>*, const std::vector<int32_t>*>> rows;
+      std::vector<TokenRow> rows;
       for (size_t i = start; i < end; ++i) rows.emplace_back(&examples[i].prompt, nullptr);
-      Batch b = make_batch(rows);
+      Batch b = make_row_batch(rows);
       // One labelled position per row: the prompt's last token, whose next-token
       // distribution holds every candidate's probability.
       for (size_t i = start; i < end; ++i)
@@ -104,10 +99,10 @@ std::vector<std::vector<double>> score_candidates(const Model& model, const Weig
   }
   // General case: one row per (example, candidate), mean log-likelihood over its tokens.
   std::vector<std::pair<size_t, size_t>> owners;
-  std::vector<std::pair<const std::vector<int32_t>*, const std::vector<int32_t>*>> rows;
+  std::vector<TokenRow> rows;
   auto flush = [&] {
     if (rows.empty()) return;
-    const LossSums s = model.forward_loss(make_batch(rows), &weights);
+    const LossSums s = model.forward_loss(make_row_batch(rows), &weights);
     for (size_t r = 0; r < rows.size(); ++r)
       scores[owners[r].first][owners[r].second] = -s.row_loss[r] / double(std::max<int64_t>(1, s.row_count[r]));
     rows.clear();
@@ -130,13 +125,13 @@ ObjectiveSum task_objective(const Model& model, const WeightSource& weights, con
   ObjectiveSum out;
   for (const EncodedExample& e : batch) out.tokens += static_cast<int64_t>(e.prompt.size());
   if (generation) {
-    std::vector<std::pair<const std::vector<int32_t>*, const std::vector<int32_t>*>> rows;
+    std::vector<TokenRow> rows;
     for (const EncodedExample& e : batch) {
       if (e.target.empty()) fail("task: a generation example has no gold answer to train on");
       rows.emplace_back(&e.prompt, &e.target);
       out.tokens += static_cast<int64_t>(e.target.size());
     }
-    const LossSums s = model.forward_loss(make_batch(rows), &weights);
+    const LossSums s = model.forward_loss(make_row_batch(rows), &weights);
     out.sum = s.total_loss;
     out.count = double(s.total_count);
     return out;

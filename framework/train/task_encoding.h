@@ -4,6 +4,7 @@
 // caller-given slice, so data-parallel ranks score their own shard.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "framework/model/model.h"
@@ -39,6 +40,14 @@ class TaskEncoder {
   const TaskSpec& spec_;
   EncodingOptions options_;
 };
+
+// One row of a batch: a prompt and its continuation (null: the prompt alone).
+using TokenRow = std::pair<const std::vector<int32_t>*, const std::vector<int32_t>*>;
+// Rows of prompt + continuation, right-padded; targets only on the continuation.
+Batch make_row_batch(const std::vector<TokenRow>& rows);
+// True, with the ids, when every example offers the same single-token candidates (spam/ham):
+// one labelled row per example then scores them all.
+bool shared_single_token_candidates(const std::vector<EncodedExample>& examples, std::vector<int32_t>* ids);
 
 // Mean log-likelihood of each candidate (per example, per candidate). When every example
 // offers the same single-token candidates (spam/ham), one row per example suffices.

@@ -19,7 +19,8 @@ const Schema& train_schema() {
     quant.key<int>("group_size", 32, "weights per scale along a row (0 = per channel)").min(0);
     quant.key<bool>("symmetric", false, "symmetric RTN (no zero points)");
     Section method = s.section("method");
-    method.choice("name", {"qzo", "mezo", "zeroshot", "icl"}, "qzo", "what to run");
+    method.choice("name", {"qzo", "mezo", "qlora", "ft", "zeroshot", "icl"}, "qzo",
+                  "what to run: qzo, mezo (zeroth-order), qlora, ft (backprop), zeroshot, icl");
     method.choice("update", {"sgd", "signsgd"}, "sgd",
                   "ZO update, averaged over the n perturbations: sgd (θ -= lr·d·z/n, the paper's) or signsgd "
                   "(θ -= lr·sign(d)·z/n)");
@@ -32,11 +33,24 @@ const Schema& train_schema() {
     method.key<double>("weight_decay", 0.0, "MeZO: decoupled weight decay (not on norms/biases)").min(0);
     method.choice("nonfinite", {"skip", "stop"}, "skip", "what a NaN/inf loss does to the step");
     method.key<int>("icl_k", 4, "ICL: demonstrations per prompt").min(0);
+    method.key<int>("lora_r", 8, "QLoRA: adapter rank r").positive();
+    method.key<double>("lora_alpha", 16.0, "QLoRA: adapter scaling alpha (the update is alpha/r · B A x)").positive();
+    method.key<double>("lora_dropout", 0.0, "QLoRA: dropout on the adapters' input").min(0).max(0.95);
+    method.key<std::string>("lora_targets", "q_proj,v_proj",
+                            "QLoRA: adapted modules (comma-separated q_proj, k_proj, v_proj, o_proj, gate_proj, "
+                            "up_proj, down_proj, or all-linear)");
+    method.key<bool>("activation_checkpointing", false,
+                     "QLoRA, FT: keep only each layer's input and recompute the layer in the backward");
     Section optim = s.section("optim");
     optim.key<double>("lr", 1e-5, "learning rate η").min(0);
     optim.choice("schedule", {"constant", "linear", "cosine"}, "constant", "learning-rate schedule");
     optim.key<int>("warmup_steps", 0, "linear warmup steps").min(0);
-    optim.key<int>("steps", 600, "zeroth-order steps").min(0);
+    optim.key<int>("steps", 600, "training steps").min(0);
+    optim.choice("optimizer", {"adamw", "sgd"}, "adamw", "QLoRA, FT: the backprop optimizer");
+    optim.key<double>("beta1", 0.9, "AdamW: first-moment decay").min(0).max(0.999999);
+    optim.key<double>("beta2", 0.999, "AdamW: second-moment decay").min(0).max(0.999999);
+    optim.key<double>("weight_decay", 0.0, "QLoRA, FT: AdamW's decoupled weight decay (matrices only)").min(0);
+    optim.key<double>("max_grad_norm", 1.0, "QLoRA, FT: clip the global gradient norm to this (0 = off)").min(0);
     optim.key<int>("batch_size", 16, "examples per step (global, over all ranks)").positive();
     Section task = s.section("task");
     task.key<std::string>("name", "spam", "configs/tasks/<name>.yaml or a path to a task YAML");
@@ -63,6 +77,7 @@ const Schema& train_schema() {
     dist.choice("mode", {"data", "perturbation"}, "data",
                 "data: ranks split each batch; perturbation: ranks split the n perturbations");
     dist.key<int>("guard_interval", 100, "steps between replica-hash checks (0 = only at the end)").min(0);
+    dist.key<double>("bucket_mb", 4.0, "QLoRA, FT: gradients are all-reduced in buckets of this many MB").positive();
     Section log = s.section("log");
     log.key<std::string>("dir", "runs", "where runs/<name>/summary.json is written");
     log.key<std::string>("name", "", "run name (empty = <task>-<method>-<quant>-s<seed>)");

@@ -14,12 +14,17 @@
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/paths.h"
+#include "framework/core/process_memory.h"
 #include "framework/core/threads.h"
 #include "framework/dist/agreement.h"
 #include "framework/dist/placement.h"
 #include "framework/dist/sharding.h"
+#include "framework/methods/full_finetune.h"
+#include "framework/methods/lora.h"
+#include "framework/methods/lora_peft.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
+#include "framework/train/backprop_step.h"
 #include "framework/train/zo_reduce.h"
 #include "framework/train/run_model.h"
 #include "framework/train/checkpoint.h"
@@ -34,14 +39,6 @@ namespace qzo {
 namespace fs = std::filesystem;
 
 namespace {
-
-long peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;
-  return 0;
-}
 
 // <task>-<method>-<quant>-s<seed>, from the config and the model folder's config.json.
 std::string default_run_name(const Config& cfg) {
@@ -132,12 +129,73 @@ bool nan_for_test(long step) {
 
 // Test hook for the replica guard: QZO_TEST_CORRUPT_RANK=r flips one bit of rank r's
 // trainable state after the first step.
-void corrupt_for_test(ZoParameters& params, const Communicator& comm) {
+void corrupt_for_test(TrainableSet& params, const Communicator& comm) {
   const char* rank = std::getenv("QZO_TEST_CORRUPT_RANK");
   if (!rank || std::atoi(rank) != comm.rank()) return;
   std::vector<std::vector<uint8_t>> state = params.snapshot();
   state.at(0).at(0) ^= 1;
   params.restore(state);
+}
+
+bool is_backprop_method(const std::string& method) { return method == "qlora" || method == "ft"; }
+
+// The method's base must match what it trains: quantized scales (qzo), a quantized base
+// under adapters (qlora), or unquantized weights (mezo, ft).
+void require_method_fits_model(const Config& cfg, const std::string& method, const LoadedModel& loaded) {
+  if ((method == "qzo" || method == "qlora") && !loaded.quantized)
+    fail(cfg.where("quant.method") + ": method " + method + " needs a quantized model; set quant.method to rtn or nf4");
+  if ((method == "mezo" || method == "ft") && loaded.quantized)
+    fail(cfg.where("quant.method") + ": method " + method + " trains full weights; set quant.method: none");
+}
+
+OptimizerOptions optimizer_options(const Config& cfg) {
+  OptimizerOptions o;
+  o.kind = parse_backprop_optimizer(cfg.get<std::string>("optim.optimizer"));
+  o.beta1 = float(cfg.get<double>("optim.beta1"));
+  o.beta2 = float(cfg.get<double>("optim.beta2"));
+  o.weight_decay = float(cfg.get<double>("optim.weight_decay"));
+  return o;
+}
+
+LoraSpec lora_spec(const Config& cfg) {
+  LoraSpec s;
+  s.rank = cfg.get<int>("method.lora_r");
+  s.alpha = float(cfg.get<double>("method.lora_alpha"));
+  s.dropout = float(cfg.get<double>("method.lora_dropout"));
+  s.targets = parse_lora_targets(cfg.get<std::string>("method.lora_targets"), cfg.where("method.lora_targets"));
+  return s;
+}
+
+// What the configured method trains: ZO sets for qzo/mezo, backprop sets for qlora/ft, none
+// for zero-shot and ICL.
+struct Trainables {
+  std::unique_ptr<ZoParameters> zo;
+  std::unique_ptr<BackpropParameters> backprop;
+  TrainableSet* any() const { return zo ? static_cast<TrainableSet*>(zo.get()) : backprop.get(); }
+};
+
+Trainables make_trainables(const Config& cfg, const std::string& method, LoadedModel& loaded, uint64_t seed) {
+  Trainables t;
+  if (method == "qzo")
+    t.zo = std::make_unique<QzoParameters>(*loaded.quantized, float(cfg.get<double>("method.scale_floor")));
+  else if (method == "mezo")
+    t.zo = std::make_unique<MezoParameters>(*loaded.plain);
+  else if (method == "qlora")
+    t.backprop = std::make_unique<LoraParameters>(loaded.model(), std::make_unique<QuantizedWeights>(*loaded.quantized),
+                                                  lora_spec(cfg), perturbation_seed(seed, -1, 0x10a),
+                                                  optimizer_options(cfg));
+  else if (method == "ft")
+    t.backprop = std::make_unique<FullParameters>(*loaded.plain, optimizer_options(cfg));
+  return t;
+}
+
+BackpropStepOptions backprop_step_options(const Config& cfg) {
+  BackpropStepOptions o;
+  o.max_grad_norm = cfg.get<double>("optim.max_grad_norm");
+  o.stop_on_nonfinite = cfg.get<std::string>("method.nonfinite") == "stop";
+  o.bucket_bytes = size_t(cfg.get<double>("dist.bucket_mb") * 1048576.0);
+  o.pass.activation_checkpointing = cfg.get<bool>("method.activation_checkpointing");
+  return o;
 }
 
 nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog* log, const RunOptions& options) {
@@ -159,10 +217,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   const ExistingRun existing = prepared.second;
   const std::string run_name = fs::path(run_dir).filename().string();
   LoadedModel loaded = load_model(cfg, placement.local_rank);
-  if (method == "qzo" && !loaded.quantized)
-    fail(cfg.where("quant.method") + ": method qzo trains quantization scales; set quant.method to rtn or nf4");
-  if (method == "mezo" && loaded.quantized)
-    fail(cfg.where("quant.method") + ": method mezo trains full weights; set quant.method: none");
+  require_method_fits_model(cfg, method, loaded);
   const Model& model = loaded.model();
   const Tokenizer tokenizer = Tokenizer::from_file(cfg.get<std::string>("model.path") + "/tokenizer.json");
 
@@ -191,15 +246,12 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   const std::vector<EncodedExample> eval = encode_split(data.eval);
   const int max_new_tokens = cfg.get<int>("task.max_new_tokens");
 
-  std::unique_ptr<ZoParameters> params;
-  std::optional<Model> mezo_model;  // MeZO trains a model it owns
-  if (method == "qzo")
-    params = std::make_unique<QzoParameters>(*loaded.quantized, static_cast<float>(cfg.get<double>("method.scale_floor")));
-  else if (method == "mezo")
-    params = std::make_unique<MezoParameters>(*loaded.plain);
+  Trainables trainables = make_trainables(cfg, method, loaded, seed);
+  TrainableSet* const params = trainables.any();
   // The run's memory is what it holds from here on (the trainable set tagged as such):
   // loading's transients (an fp32 copy quantized at load) are not part of training.
   loaded.backend->memory().reset_peaks();
+  const bool rss_reset = reset_run_peak_rss();  // this run's peak RSS, not the process's (a sweep)
   auto current_weights = [&]() -> std::unique_ptr<WeightSource> {
     if (params) return params->current();
     if (loaded.quantized) return std::make_unique<QuantizedWeights>(*loaded.quantized);
@@ -299,6 +351,9 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     fail(cfg.where("method.n_perturbations") + ": dist.mode perturbation needs method.n_perturbations (" +
          std::to_string(zo.n_perturbations) + ") >= the world size (" + std::to_string(comm.size()) + ")");
   const int guard_interval = cfg.get<int>("dist.guard_interval");
+  const BackpropStepOptions backprop_options = backprop_step_options(cfg);
+  if (zo.perturbation_parallel && trainables.backprop)
+    fail(cfg.where("dist.mode") + ": dist.mode perturbation splits ZO perturbations; " + method + " needs dist.mode data");
   LrSchedule lr;
   lr.kind = cfg.get<std::string>("optim.schedule");
   lr.peak = cfg.get<double>("optim.lr");
@@ -408,20 +463,22 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     };
     const double rate = lr.at(step);
     const uint64_t bytes_before = comm.bytes_reduced();
-    const ZoStepResult r = zo_step(*params, objective, seed, step, rate, zo, comm);
+    const ZoStepResult r = trainables.zo ? zo_step(*trainables.zo, objective, seed, step, rate, zo, comm)
+                                         : backprop_step(*trainables.backprop, mine, generation, seed, step, rate,
+                                                         backprop_options, comm);
     step_bytes += comm.bytes_reduced() - bytes_before;
     if (step == 0) corrupt_for_test(*params, comm);
     clipped += r.clipped;
-    perturbations += zo.n_perturbations;
+    perturbations += static_cast<long>(r.loss_plus.size());
     skipped += r.skipped;
     const auto global_tokens = static_cast<int64_t>(r.tokens);
     tokens_total += global_tokens;
     const double ms = clock.tick(global_tokens) * 1e3;
     if (log) {
-      for (int k = 0; k < zo.n_perturbations; ++k) {
+      for (size_t k = 0; k < r.loss_plus.size(); ++k) {
         StepRecord rec;
         rec.step = step;
-        rec.perturbation = k;
+        rec.perturbation = static_cast<int>(k);
         rec.loss_plus = r.loss_plus[k];
         rec.loss_minus = r.loss_minus[k];
         rec.proj_grad_raw = r.raw_grad[k];
@@ -494,8 +551,9 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                                          {"full_model", 4.0 * double(model.num_parameters())}};
   summary["memory"] = {{"weights_bytes", loaded.weight_bytes()},
                        {"trainable_bytes", params ? params->trainable_bytes() : 0},
-                       {"optimizer_bytes", 0},
-                       {"peak_rss_bytes", peak_rss_bytes()}};
+                       {"optimizer_bytes", params ? params->optimizer_bytes() : 0},
+                       {"peak_rss_bytes", run_peak_rss_bytes()},
+                       {"rss_reset", rss_reset}};
   // The allocator's peaks by component on this run's backend (rank 0's replica).
   const MemoryStats& mem = loaded.backend->memory();
   for (int c = 0; c < kMemoryComponents; ++c)
@@ -504,6 +562,15 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
   summary["compute_backend"] = loaded.backend->name();
   summary["total_seconds"] = total_clock.elapsed();
   summary["hosts"] = hosts;
+  if (root && method == "qlora") {  // the dev-selected adapter, for PEFT and `qzo merge`
+    const auto& lora = static_cast<const LoraParameters&>(*trainables.backprop);
+    save_peft_adapter(lora, run_dir + "/adapter", cfg.get<std::string>("model.path"));
+    save_adapter_base(run_dir + "/adapter",
+                      {cfg.get<std::string>("model.path"),
+                       folder_is_quantized_model(cfg.get<std::string>("model.path")) ? "none"
+                                                                                     : loaded.quantized->spec().to_string()});
+    summary["adapter"] = run_dir + "/adapter";
+  }
   if (log) log->finish(summary, "finished");
   if (root) {
     write_text_file_atomically(run_dir + "/summary.json", summary.dump(2) + "\n");

@@ -26,6 +26,9 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
                        int Tk, int Hq, int Hkv, int head_dim);
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 void residual_add(float* x, const float* y, int64_t n);
+void scaled_add(float* x, const float* y, int64_t n, float alpha);
+void scale(float* x, int64_t n, float alpha);
+void lora_dropout(float* out, const float* inp, int64_t n, uint64_t seed, uint32_t stream, float p);
 void embedding_forward(float* out, const int32_t* tokens, const float* table, int n, int D);
 void embedding_lookup(float* out, const int32_t* tokens, const WeightOperand& table, int n, int D);
 void gather_rows(float* out, const float* in, const int32_t* rows, int R, int D);

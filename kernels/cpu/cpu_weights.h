@@ -6,6 +6,11 @@
 
 namespace qzo::cpu {
 
+// An unperturbed dense weight stored in another dtype (a bf16 LM head) is converted to fp32 at
+// most this many bytes of rows at a time by linear_forward, so that a 7B head (0.5 GB in fp32)
+// does not set a step's workspace; smaller ones are converted whole, as before.
+constexpr size_t kDenseReadChunkBytes = size_t(64) << 20;
+
 const float* materialize_f32(Workspace& ws, const WeightOperand& w);
 void linear_forward(Workspace& ws, float* out, const float* inp, const WeightOperand& w, const float* bias, int M,
                     int K, int N);

@@ -2,6 +2,7 @@
 // Per group, the 2^k possible weights s * (q - z) or s * C[q] go into a 16-entry table, and
 // codes index it: one permute per 16 weights with AVX-512, a two-table blend with AVX2.
 // Every path computes each weight with the same single rounding as the naive formula.
+// Double-quantized NF4 (bitsandbytes' layout) decodes each block's absmax first.
 #include <omp.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/double_quant.h"
 #include "kernels/nf4.h"
 #include "kernels/packing.h"
 #include "kernels/philox.h"
@@ -33,7 +35,8 @@ inline void group_table(bool nf4, float s, float zero, float* table) {
 }
 
 // 4-bit codes of n weights (n even; 16 or 8 at a time where vectorized) through one
-// group's table.
+// group's table. HighFirst: the first of two codes sits in the high nibble (bitsandbytes).
+template <bool HighFirst>
 inline void decode4(const uint8_t* packed, int n, const float* table, float* out) {
   int i = 0;
 #if defined(__AVX512F__)
@@ -44,7 +47,7 @@ inline void decode4(const uint8_t* packed, int n, const float* table, float* out
     const __m128i v = _mm_cvtsi64_si128(int64_t(bytes));
     const __m128i nib = _mm_set1_epi8(0x0F);
     const __m128i lo = _mm_and_si128(v, nib), hi = _mm_and_si128(_mm_srli_epi16(v, 4), nib);
-    const __m512i idx = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+    const __m512i idx = _mm512_cvtepu8_epi32(HighFirst ? _mm_unpacklo_epi8(hi, lo) : _mm_unpacklo_epi8(lo, hi));
     _mm512_storeu_ps(out + i, _mm512_permutexvar_ps(idx, t));
   }
 #elif defined(__AVX2__)
@@ -55,7 +58,7 @@ inline void decode4(const uint8_t* packed, int n, const float* table, float* out
     const __m128i v = _mm_cvtsi32_si128(int32_t(bytes));
     const __m128i nib = _mm_set1_epi8(0x0F);
     const __m128i lo = _mm_and_si128(v, nib), hi = _mm_and_si128(_mm_srli_epi16(v, 4), nib);
-    const __m256i idx = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+    const __m256i idx = _mm256_cvtepu8_epi32(HighFirst ? _mm_unpacklo_epi8(hi, lo) : _mm_unpacklo_epi8(lo, hi));
     const __m256 a = _mm256_permutevar8x32_ps(t_lo, idx), b = _mm256_permutevar8x32_ps(t_hi, idx);
     // Bit 3 of the code picks the upper table: move it to the sign bit for blendv.
     _mm256_storeu_ps(out + i, _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28))));
@@ -63,8 +66,8 @@ inline void decode4(const uint8_t* packed, int n, const float* table, float* out
 #endif
   for (; i + 1 < n; i += 2) {
     const uint8_t b = packed[i / 2];
-    out[i] = table[b & 0xF];
-    out[i + 1] = table[b >> 4];
+    out[i] = table[HighFirst ? b >> 4 : b & 0xF];
+    out[i + 1] = table[HighFirst ? b & 0xF : b >> 4];
   }
 }
 
@@ -117,21 +120,33 @@ inline void decode_narrow16(const uint8_t* packed, int n, const float* table, fl
 // Layers smaller than this dequantize on the calling thread: forking costs more.
 constexpr size_t kParallelWeights = size_t(1) << 15;
 
+// Scale j as stored: fp32, or a double-quantized absmax decoded through the dynamic map.
+inline float stored_scale(const QuantizedWeightView& w, size_t j) {
+  if (!w.double_quantized()) return w.scales[j];
+  const DoubleQuantizedScales& d = w.double_quant;
+  return double_quant_absmax(kSignedDynamicMap.value[d.absmax_codes[j]], d.absmax2[j / kDoubleQuantBlock], d.offset);
+}
+
 void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offsets, float* out,
                     Scratch& scratch) {
   const int g = w.group_size, groups = w.groups_per_row(), bits = w.bits;
   const bool nf4 = w.format == CodeFormat::Nf4;
   const size_t base = size_t(row) * size_t(groups);
-  const float* S = w.scales + base;
   const uint8_t* Z = nf4 ? nullptr : w.zero_points + base;
   const uint8_t* packed = w.packed_codes + size_t(row) * w.row_bytes;
-  auto scale = [&](int k) { return row_offsets ? S[k] + row_offsets[k] : S[k]; };
+  auto scale = [&](int k) {
+    const float s = stored_scale(w, base + size_t(k));
+    return row_offsets ? s + row_offsets[k] : s;
+  };
 
   if (bits == 4 && g % 2 == 0) {  // groups start on byte boundaries
+    const bool high_first = w.nibble_order == NibbleOrder::HighFirst;
     alignas(64) float table[16];
     for (int k = 0; k < groups; ++k) {
       group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
-      decode4(packed + size_t(k) * g / 2, g, table, out + size_t(k) * g);
+      const uint8_t* p = packed + size_t(k) * g / 2;
+      if (high_first) decode4<true>(p, g, table, out + size_t(k) * g);
+      else decode4<false>(p, g, table, out + size_t(k) * g);
     }
     return;
   }
@@ -158,7 +173,7 @@ void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offs
 #endif
   // Other 2/3-bit and odd 4-bit groups: unpack the row, then look codes up per group.
   scratch.codes.resize(size_t(w.in_features));
-  unpack_codes(packed, size_t(w.in_features), bits, scratch.codes.data());
+  unpack_codes(packed, size_t(w.in_features), bits, scratch.codes.data(), w.nibble_order);
   alignas(64) float table[16];
   for (int k = 0; k < groups; ++k) {
     group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
@@ -169,6 +184,7 @@ void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offs
 }  // namespace
 
 void dequantize_with_offsets(float* W_out, const QuantizedWeightView& w, const float* scale_offsets) {
+  refuse_perturbed_double_quant(w, scale_offsets != nullptr, "dequantize");
   const int groups = w.groups_per_row();
 #pragma omp parallel if (w.numel() >= kParallelWeights)
   {
@@ -211,6 +227,7 @@ void dequantize_perturbed(float* W_out, const QuantizedWeightView& w, const ZoPe
 }  // namespace
 
 void dequantize(float* W_out, const QuantizedWeightView& w, const ZoPerturbation* perturbation) {
+  refuse_perturbed_double_quant(w, perturbation != nullptr, "dequantize");
   if (perturbation)
     dequantize_perturbed(W_out, w, *perturbation);
   else

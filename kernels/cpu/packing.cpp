@@ -14,10 +14,30 @@ void check_bits(int bits) {
     fail("code packing: bits must be 2, 3, 4 or 8, got " + std::to_string(bits));
 }
 
+void check_order(int bits, NibbleOrder order) {
+  if (order == NibbleOrder::HighFirst && bits != 4)
+    fail("code packing: the high-nibble-first order is for 4-bit codes, got " + std::to_string(bits) + " bits");
+}
+
+// bitsandbytes' order: code 2k in the high nibble of byte k, code 2k + 1 in the low one.
+void pack_high_first(const uint8_t* codes, size_t n, uint8_t* packed) {
+  std::memset(packed, 0, packed_bytes(n, 4));
+  for (size_t i = 0; i < n; ++i) packed[i / 2] |= uint8_t((codes[i] & 0xF) << (i % 2 ? 0 : 4));
+}
+
+void unpack_high_first(const uint8_t* packed, size_t n, uint8_t* codes) {
+  for (size_t i = 0; i < n; ++i) codes[i] = (packed[i / 2] >> (i % 2 ? 0 : 4)) & 0xF;
+}
+
 }  // namespace
 
-void pack_codes(const uint8_t* codes, size_t n, int bits, uint8_t* packed) {
+void pack_codes(const uint8_t* codes, size_t n, int bits, uint8_t* packed, NibbleOrder order) {
   check_bits(bits);
+  check_order(bits, order);
+  if (order == NibbleOrder::HighFirst) {
+    pack_high_first(codes, n, packed);
+    return;
+  }
   if (bits == 8) {
     std::memcpy(packed, codes, n);
     return;
@@ -33,8 +53,13 @@ void pack_codes(const uint8_t* codes, size_t n, int bits, uint8_t* packed) {
   }
 }
 
-void unpack_codes(const uint8_t* packed, size_t n, int bits, uint8_t* codes) {
+void unpack_codes(const uint8_t* packed, size_t n, int bits, uint8_t* codes, NibbleOrder order) {
   check_bits(bits);
+  check_order(bits, order);
+  if (order == NibbleOrder::HighFirst) {
+    unpack_high_first(packed, n, codes);
+    return;
+  }
   switch (bits) {
     case 8:
       std::memcpy(codes, packed, n);

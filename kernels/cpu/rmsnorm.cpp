@@ -23,7 +23,7 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* wei
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int rows, int D, bool accumulate_dinp) {
   // dx_i = s·w_i·g_i − x_i·s³/D · Σ_j w_j·g_j·x_j ;  dw_i += Σ_rows g_i·x_i·s
-  for (int r = 0; r < rows; ++r) {
+  for (int r = 0; dweight && r < rows; ++r) {  // a frozen norm (QLoRA) takes no gradient
     const float* x = inp + static_cast<int64_t>(r) * D;
     const float* g = dout + static_cast<int64_t>(r) * D;
     const float s = rstd[r];

@@ -42,6 +42,8 @@ void attention_forward(Backend& be, Workspace& ws, float* out, float* probs, con
                        const float* v, int B, int Tq, int Tk, int Hq, int Hkv, int head_dim);
 void swiglu_forward(Backend& be, float* out, const float* gate, const float* up, int64_t n);
 void residual_add(Backend& be, float* x, const float* y, int64_t n);
+void scaled_add(Backend& be, float* x, const float* y, int64_t n, float alpha);
+void scale(Backend& be, float* x, int64_t n, float alpha);
 void embedding_forward(Backend& be, float* out, const int32_t* tokens, const float* table, int n, int D);
 void embedding_lookup(Backend& be, float* out, const int32_t* tokens, const WeightOperand& table, int n, int D);
 void gather_rows(Backend& be, float* out, const float* in, const int32_t* rows, int R, int D);

@@ -1,6 +1,7 @@
 // Dequantization of a packed RTN (2/3/4/8-bit) or NF4 matrix, optionally with QZO's scale
 // perturbation S + ε·z fused in: one thread block per tile of rows stages the tile's scales in
-// shared memory (z drawn once per scale), then writes the tile's weights coalesced.
+// shared memory (z drawn once per scale, or a double-quantized absmax decoded once per block),
+// then writes the tile's weights coalesced.
 #include "kernels/error.h"
 #include <string>
 
@@ -26,6 +27,8 @@ constexpr Nf4Levels nf4_levels() {
   return t;
 }
 __constant__ Nf4Levels kNf4Device = nf4_levels();
+// The signed dynamic map of double-quantized absmax, likewise from its host definition.
+__constant__ DynamicMap kDynamicMapDevice = kSignedDynamicMap;
 
 // Shared memory per block bounds a tile's scales (the default 48 KiB limit).
 constexpr int64_t kMaxTileScales = 48 * 1024 / sizeof(float);
@@ -46,7 +49,8 @@ __global__ void dequantize_kernel(Out* out, QuantizedWeightView w, bool perturbe
         staged[j - j0] = perturbed_scale(w.scales[j], p.signed_eps, z);
       });
   } else {
-    for (uint64_t j = j0 + threadIdx.x; j < j1; j += blockDim.x) staged[j - j0] = w.scales[j];
+    for (uint64_t j = j0 + threadIdx.x; j < j1; j += blockDim.x)
+      staged[j - j0] = stored_scale(w, j, kDynamicMapDevice.value);
   }
   __syncthreads();
   const int64_t n = int64_t(rows) * w.in_features;
@@ -61,11 +65,16 @@ void check_view(const QuantizedWeightView& w) {
     fail("cuda dequantize: unsupported layout (bits " + std::to_string(w.bits) +
                                 ", group_size " + std::to_string(w.group_size) + ", in_features " +
                                 std::to_string(w.in_features) + ")");
+  if (w.nibble_order == NibbleOrder::HighFirst && w.bits != 4)
+    fail("cuda dequantize: the high-nibble-first order is for 4-bit codes, got " + std::to_string(w.bits) + " bits");
+  if (w.double_quantized() && w.format != CodeFormat::Nf4)
+    fail("cuda dequantize: double-quantized scales are NF4 absmax, but the view holds scalar codes");
 }
 
 template <typename Out>
 void launch_dequantize(Backend& be, Out* out, const QuantizedWeightView& w, const ZoPerturbation* perturbation) {
   check_view(w);
+  refuse_perturbed_double_quant(w, perturbation != nullptr, "cuda dequantize");
   if (w.out_features == 0 || w.in_features == 0) return;
   const int tile_rows = dequantize_tile_rows(w.in_features);
   const int64_t tile_scales = int64_t(tile_rows) * w.groups_per_row();

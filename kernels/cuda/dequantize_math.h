@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/rounding.h"
+#include "kernels/double_quant.h"
 #include "kernels/hd.h"
 #include "kernels/weight_operand.h"
 
@@ -19,12 +20,21 @@ QZO_HD inline int dequantize_tile_rows(int in_features) {
 }
 
 // Code `index` of one row's little-endian bit stream (packing.h); a 3-bit code may
-// straddle two bytes.
-QZO_HD inline uint32_t unpack_code(const uint8_t* row, int64_t index, int bits) {
+// straddle two bytes. HighFirst (4-bit, bitsandbytes): code 2k is byte k's high nibble.
+QZO_HD inline uint32_t unpack_code(const uint8_t* row, int64_t index, int bits, NibbleOrder order) {
+  if (order == NibbleOrder::HighFirst) return (uint32_t(row[index / 2]) >> (index % 2 ? 0 : 4)) & 0xFu;
   const int64_t bit = index * bits;
   uint32_t window = row[bit / 8];
   if (bit % 8 + bits > 8) window |= uint32_t(row[bit / 8 + 1]) << 8;
   return (window >> (bit % 8)) & ((1u << bits) - 1u);
+}
+
+// Scale j as stored: the fp32 scale, or a double-quantized absmax decoded through
+// `dynamic_map` (kSignedDynamicMap's values, in constant memory on the device).
+QZO_HD inline float stored_scale(const QuantizedWeightView& w, uint64_t j, const float* dynamic_map) {
+  if (!w.double_quantized()) return w.scales[j];
+  const DoubleQuantizedScales& d = w.double_quant;
+  return double_quant_absmax(dynamic_map[d.absmax_codes[j]], d.absmax2[j / kDoubleQuantBlock], d.offset);
 }
 
 // S + ε·z with the product rounded before the sum, as the CPU reference reads a scale.
@@ -47,7 +57,7 @@ QZO_HD inline float tile_weight(const QuantizedWeightView& w, int r0, int64_t e,
   const int col = int(e % w.in_features);
   const int k = col / w.group_size;
   const int64_t row = int64_t(r0) + local_row;
-  const uint32_t code = unpack_code(w.packed_codes + row * int64_t(w.row_bytes), col, w.bits);
+  const uint32_t code = unpack_code(w.packed_codes + row * int64_t(w.row_bytes), col, w.bits, w.nibble_order);
   const float zero = w.format == CodeFormat::Nf4 ? 0.0f : float(w.zero_points[row * groups + k]);
   return dequantize_weight(w.format, code, zero, staged_scales[int64_t(local_row) * groups + k], codebook);
 }

@@ -121,6 +121,9 @@ size_t aligned(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment
 void* Workspace::take_bytes(size_t bytes) {
   const size_t n = aligned(std::max<size_t>(bytes, 1));
   if (blocks_.empty() || offset_ + n > blocks_.back().bytes()) {
+    // Nothing is taken from a block too small for a pass's first slice: free it before the
+    // larger one is allocated, so that the pass never holds both (one weight read at a time).
+    if (in_use_ == 0) blocks_.clear();
     // A new block; the old ones stay alive (their slices are in use) until reset(). It holds
     // this slice, or what earlier passes are known to need beyond this point: no more, so
     // that the allocator's peak is what the pass really needs.

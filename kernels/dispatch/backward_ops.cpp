@@ -40,4 +40,9 @@ void embedding_backward(Backend& be, float* dtable, const float* dout, const int
   cpu::embedding_backward(dtable, dout, tokens, n, D);
 }
 
+void lora_dropout(Backend& be, float* out, const float* inp, int64_t n, uint64_t seed, uint32_t stream, float p) {
+  require_cpu(be, "lora_dropout");
+  cpu::lora_dropout(out, inp, n, seed, stream, p);
+}
+
 }  // namespace qzo::ops

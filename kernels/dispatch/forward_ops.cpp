@@ -35,6 +35,12 @@ void residual_add(Backend& be, float* x, const float* y, int64_t n) {
   QZO_DISPATCH(be, (x, y, n), residual_add, x, y, n);
 }
 
+void scaled_add(Backend& be, float* x, const float* y, int64_t n, float alpha) {
+  QZO_DISPATCH(be, (x, y, n, alpha), scaled_add, x, y, n, alpha);
+}
+
+void scale(Backend& be, float* x, int64_t n, float alpha) { QZO_DISPATCH(be, (x, n, alpha), scale, x, n, alpha); }
+
 void embedding_forward(Backend& be, float* out, const int32_t* tokens, const float* table, int n, int D) {
   QZO_DISPATCH(be, (out, tokens, table, n, D), embedding_forward, out, tokens, table, n, D);
 }

@@ -62,6 +62,18 @@ TEST(Workspace, FoldsItsBlocksSoTheSecondPassAllocatesNothing) {
   EXPECT_EQ(ws.capacity(), be->memory().current[int(MemoryComponent::Workspace)]);
 }
 
+TEST(Workspace, ABlockTooSmallForAPassesFirstSliceIsFreedBeforeTheLargerOneIsAllocated) {
+  auto be = make_backend("cpu");
+  Workspace ws(*be, MemoryComponent::Workspace);
+  ws.reset();
+  ws.take<float>(1000);  // one small weight read: a block of 4096 bytes
+  ws.reset();
+  ws.take<float>(100000);  // the next read is larger: the idle small block must go first
+  EXPECT_EQ(be->memory().peak_of(MemoryComponent::Workspace), 400128u)
+      << "a pass held the idle block of an earlier, smaller read beside its own";
+  EXPECT_EQ(ws.capacity(), 400128u);
+}
+
 TEST(Backend, UnknownKindsAreRejectedByName) {
   try {
     make_backend("tpu");

@@ -99,6 +99,9 @@ struct Quantized {
   std::vector<float> scales;
   int out_features, in_features, group_size, bits;
   CodeFormat format;
+  // Double-quantized NF4 (bitsandbytes' layout) when absmax_codes is non-empty.
+  std::vector<uint8_t> absmax_codes;
+  std::vector<float> absmax2;
 };
 
 class QuantizedOnBackend {
@@ -107,17 +110,25 @@ class QuantizedOnBackend {
       : packed_(put(be, q.packed)), scales_(put(be, q.scales)) {
     if (!q.zero_points.empty()) zero_points_ = put(be, q.zero_points);
     view_ = {q.out_features, q.in_features, q.group_size, q.bits, q.format, packed_bytes(size_t(q.in_features), q.bits),
-             packed_.as<uint8_t>(), zero_points_.empty() ? nullptr : zero_points_.as<uint8_t>(), scales_.as<float>()};
+             packed_.as<uint8_t>(), zero_points_.empty() ? nullptr : zero_points_.as<uint8_t>(), scales_.as<float>(),
+             NibbleOrder::LowFirst, {}};
+    if (!q.absmax_codes.empty()) {
+      absmax_codes_ = put(be, q.absmax_codes);
+      absmax2_ = put(be, q.absmax2);
+      view_.scales = nullptr;
+      view_.nibble_order = NibbleOrder::HighFirst;
+      view_.double_quant = {absmax_codes_.as<uint8_t>(), absmax2_.as<float>(), 6e-3f};
+    }
   }
   const QuantizedWeightView& view() const { return view_; }
 
  private:
-  Buffer packed_, zero_points_, scales_;
+  Buffer packed_, zero_points_, scales_, absmax_codes_, absmax2_;
   QuantizedWeightView view_;
 };
 
 Quantized random_quantized(std::mt19937& rng, int out, int in, int group, int bits, CodeFormat format) {
-  Quantized q{{}, {}, {}, out, in, group, bits, format};
+  Quantized q{{}, {}, {}, out, in, group, bits, format, {}, {}};
   const size_t row_bytes = packed_bytes(size_t(in), bits);
   std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
   std::vector<uint8_t> codes(static_cast<size_t>(in));
@@ -150,6 +161,21 @@ TEST_F(BackendOps, DequantizeIsBitIdenticalForEveryFormatWithAndWithoutPerturbat
         });
       }
     }
+}
+
+// bitsandbytes' layout: the random codes read high nibble first; 300 × 96 / 32 = 900 absmax
+// codes span four second-level blocks.
+TEST_F(BackendOps, DoubleQuantizedNf4DequantizeIsBitIdentical) {
+  Quantized q = random_quantized(rng_, 300, 96, 32, 4, CodeFormat::Nf4);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t j = 0; j < q.scales.size(); ++j) q.absmax_codes.push_back(uint8_t(byte(rng_)));
+  q.absmax2 = random((q.scales.size() + 255) / 256, 1e-3f, 4e-3f);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    QuantizedOnBackend w(be, q);
+    Buffer out = poisoned(be, w.view().numel());
+    ops::dequantize(be, out.as<float>(), w.view(), nullptr);
+    return read(be, out);
+  });
 }
 
 TEST_F(BackendOps, DenseReadIsBitIdenticalForEveryStoredDtype) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
@@ -15,6 +16,7 @@
 #include "kernels/cuda/forward_math.h"
 #include "kernels/cuda/philox_blocks.h"
 #include "kernels/cuda/zo_update_math.h"
+#include "kernels/double_quant.h"
 #include "kernels/nf4.h"
 #include "kernels/packing.h"
 #include "tests/unit/nmse.h"
@@ -182,8 +184,8 @@ TEST(CudaMath, AdamWMatchesCpu) {
 // ---- dequantization ------------------------------------------------------------------------
 
 struct QuantizedFixture {
-  std::vector<uint8_t> packed, zero_points;
-  std::vector<float> scales;
+  std::vector<uint8_t> packed, zero_points, absmax_codes;
+  std::vector<float> scales, absmax2;
   QuantizedWeightView view;
 };
 
@@ -204,7 +206,27 @@ QuantizedFixture random_quantized(int out_features, int in_features, int group_s
   if (format == CodeFormat::Scalar)
     for (int j = 0; j < out_features * groups; ++j) f.zero_points.push_back(uint8_t(code(rng)));
   f.view = {out_features, in_features, group_size, bits, format, row_bytes, f.packed.data(),
-            format == CodeFormat::Scalar ? f.zero_points.data() : nullptr, f.scales.data()};
+            format == CodeFormat::Scalar ? f.zero_points.data() : nullptr, f.scales.data(), NibbleOrder::LowFirst, {}};
+  return f;
+}
+
+// NF4 in bitsandbytes' layout: high-nibble-first codes, random 8-bit absmax codes over several
+// 256-code blocks (the last one partial), per-block absmax2 and a mean offset.
+QuantizedFixture random_double_quantized(int out_features, int in_features, int group_size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  QuantizedFixture f;
+  const size_t row_bytes = packed_bytes(size_t(in_features), 4), n_absmax = size_t(out_features) * (in_features / group_size);
+  std::uniform_int_distribution<int> code(0, 15), byte(0, 255);
+  std::vector<uint8_t> codes(static_cast<size_t>(in_features));
+  f.packed.resize(row_bytes * size_t(out_features));
+  for (int r = 0; r < out_features; ++r) {
+    for (uint8_t& c : codes) c = uint8_t(code(rng));
+    pack_codes(codes.data(), codes.size(), 4, f.packed.data() + size_t(r) * row_bytes, NibbleOrder::HighFirst);
+  }
+  for (size_t j = 0; j < n_absmax; ++j) f.absmax_codes.push_back(uint8_t(byte(rng)));
+  f.absmax2 = random_floats(rng, (n_absmax + kDoubleQuantBlock - 1) / kDoubleQuantBlock, 1e-3f, 5e-3f);
+  f.view = {out_features, in_features, group_size, 4, CodeFormat::Nf4, row_bytes, f.packed.data(), nullptr, nullptr,
+            NibbleOrder::HighFirst, {f.absmax_codes.data(), f.absmax2.data(), 8e-3f}};
   return f;
 }
 
@@ -221,7 +243,7 @@ std::vector<float> dequantize_as_kernel(const QuantizedWeightView& w, const ZoPe
         philox_block_normals(philox_key(p->seed), p->stream, first_philox_block(j0) + b, j0, j1,
                              [&](uint64_t j, float z) { staged[j - j0] = perturbed_scale(w.scales[j], p->signed_eps, z); });
     } else {
-      for (uint64_t j = j0; j < j1; ++j) staged[j - j0] = w.scales[j];
+      for (uint64_t j = j0; j < j1; ++j) staged[j - j0] = stored_scale(w, j, kSignedDynamicMap.value);
     }
     for (int64_t e = 0; e < int64_t(rows) * w.in_features; ++e)
       out[size_t(r0) * w.in_features + size_t(e)] = tile_weight(w, r0, e, staged.data(), kNf4Codebook);
@@ -251,6 +273,18 @@ TEST(CudaMath, DequantizeRtn8PerturbedMatchesCpuBitForBit) { expect_dequantize_m
 TEST(CudaMath, DequantizeNf4MatchesCpuBitForBit) { expect_dequantize_matches_cpu(128, 64, 4, CodeFormat::Nf4, false); }
 TEST(CudaMath, DequantizeNf4PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Nf4, true); }
 TEST(CudaMath, DequantizeWideRowsUseOneRowTiles) { expect_dequantize_matches_cpu(9000, 1000, 4, CodeFormat::Scalar, true); }
+
+// Double-quantized NF4: 200 rows × 192 columns in blocks of 64 are 600 absmax codes, three
+// second-level blocks; g = 7 puts groups across bytes (the CPU's unpacking path).
+TEST(CudaMath, DequantizeNf4DoubleQuantMatchesCpuBitForBit) {
+  for (const int group_size : {64, 16, 7}) {
+    SCOPED_TRACE("group_size " + std::to_string(group_size));
+    const QuantizedFixture f = random_double_quantized(200, group_size == 7 ? 189 : 192, group_size, 23);
+    std::vector<float> want(f.view.numel());
+    cpu::dequantize(want.data(), f.view, nullptr);
+    expect_bitwise_equal(dequantize_as_kernel(f.view, nullptr), want);
+  }
+}
 
 // ---- dense forward -------------------------------------------------------------------------
 

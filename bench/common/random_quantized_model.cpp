@@ -1,30 +1,19 @@
 // Random quantized models layer by layer: host parts of one layer shape at a time, uploaded
 // by QuantizedLinear::from_parts, assembled with QuantizedModel::from_layers; never a dense
 // matrix weight.
-#include "bench/gpu/random_quantized_model.h"
+#include "bench/common/random_quantized_model.h"
 
 #include <map>
 #include <utility>
 #include <vector>
 
+#include "bench/common/bench_rng.h"
 #include "framework/core/error.h"
 #include "kernels/packing.h"
 
 namespace qzo::bench {
 
 namespace {
-
-// splitmix64: fast, and good enough for benchmark data.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  float uniform(float lo, float hi) { return lo + (hi - lo) * float(next() >> 40) * (1.0f / 16777216.0f); }
-};
 
 struct LayerParts {
   std::vector<uint8_t> packed_codes, zero_points;
