@@ -72,9 +72,12 @@ QZO_HD inline uint32_t philox_rounding_bits(uint64_t seed, uint32_t stream, uint
 
 // LoRA dropout's keep/drop draws: counter word 3 = 2, so they share no block with z or with
 // the rounding bits; element `index` of the adapter input of parameter `stream` at `seed`.
+QZO_HD inline PhiloxCounter philox_dropout_bits4(uint64_t seed, uint32_t stream, uint64_t block) {
+  const PhiloxCounter c = {{uint32_t(block), uint32_t(block >> 32), stream, 2u}};
+  return philox4x32_10(c, philox_key(seed));
+}
 QZO_HD inline uint32_t philox_dropout_bits(uint64_t seed, uint32_t stream, uint64_t index) {
-  const PhiloxCounter c = {{uint32_t(index / 4), uint32_t((index / 4) >> 32), stream, 2u}};
-  return philox4x32_10(c, philox_key(seed)).w[index % 4];
+  return philox_dropout_bits4(seed, stream, index / 4).w[index % 4];
 }
 
 // (2k+1) / 2^24 with k the top 23 bits: exact in float, symmetric, never 0 or 1.

@@ -25,6 +25,7 @@ QuantSpec quant_spec_of(const Config& cfg) {
   spec.bits = cfg.get<int>("quant.bits");
   spec.group_size = cfg.get<int>("quant.group_size");
   spec.symmetric = cfg.get<bool>("quant.symmetric");
+  spec.double_quant = cfg.get<bool>("quant.double_quant");
   spec.validate();
   return spec;
 }
@@ -62,7 +63,7 @@ namespace {
 
 std::string label_of(const QuantSpec& s) {
   const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
-  if (s.method == QuantMethod::Nf4) return "nf4-" + group;
+  if (s.method == QuantMethod::Nf4) return (s.double_quant ? "nf4dq-" : "nf4-") + group;
   return "rtn" + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group;
 }
 

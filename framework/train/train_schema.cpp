@@ -18,6 +18,9 @@ const Schema& train_schema() {
     quant.key<int>("bits", 4, "bits per code (rtn: 2, 3, 4, 8; nf4: 4)").min(2).max(8);
     quant.key<int>("group_size", 32, "weights per scale along a row (0 = per channel)").min(0);
     quant.key<bool>("symmetric", false, "symmetric RTN (no zero points)");
+    quant.key<bool>("double_quant", false,
+                    "nf4: bitsandbytes' layout with 8-bit double-quantized absmax (QLoRA's frozen base; QZO "
+                    "trains fp32 scales and refuses it)");
     Section method = s.section("method");
     method.choice("name", {"qzo", "mezo", "qlora", "ft", "zeroshot", "icl"}, "qzo",
                   "what to run: qzo, mezo (zeroth-order), qlora, ft (backprop), zeroshot, icl");

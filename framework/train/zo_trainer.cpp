@@ -144,6 +144,9 @@ bool is_backprop_method(const std::string& method) { return method == "qlora" ||
 void require_method_fits_model(const Config& cfg, const std::string& method, const LoadedModel& loaded) {
   if ((method == "qzo" || method == "qlora") && !loaded.quantized)
     fail(cfg.where("quant.method") + ": method " + method + " needs a quantized model; set quant.method to rtn or nf4");
+  if (method == "qzo" && loaded.quantized->spec().double_quant)
+    fail(cfg.where("quant.double_quant") + ": qzo trains fp32 scales; double-quantized absmax is for a frozen "
+         "QLoRA base (set quant.double_quant: false)");
   if ((method == "mezo" || method == "ft") && loaded.quantized)
     fail(cfg.where("quant.method") + ": method " + method + " trains full weights; set quant.method: none");
 }
@@ -494,11 +497,11 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
     const double loss = 0.5 * (r.loss_plus[0] + r.loss_minus[0]);
     if (std::isfinite(loss)) loss_ema = std::isnan(loss_ema) ? loss : 0.95 * loss_ema + 0.05 * loss;
     if (root && ((step + 1) % log_interval == 0 || step == 0)) {
-      char d[96];
+      char d[96];  // the projected gradient d (ZO) or the gradient's global norm (backprop)
       if (r.clipped) std::snprintf(d, sizeof d, "%+.2e (clipped %+.2e)", r.raw_grad[0], r.clipped_grad[0]);
       else std::snprintf(d, sizeof d, "%+.2e", r.raw_grad[0]);
-      std::printf("step %ld/%d | loss %.4f | d %s | lr %.1e | %.0f ms | %s tok/s | eta %s%s\n", step + 1, steps,
-                  loss_ema, d, rate, ms, format_rate(clock.tokens_per_second()).c_str(), clock.eta(step + 1 - first_step).c_str(),
+      std::printf("step %ld/%d | loss %.4f | %s %s | lr %.1e | %.0f ms | %s tok/s | eta %s%s\n", step + 1, steps,
+                  loss_ema, trainables.backprop ? "|g|" : "d", d, rate, ms, format_rate(clock.tokens_per_second()).c_str(), clock.eta(step + 1 - first_step).c_str(),
                   r.skipped ? " | skipped (non-finite)" : "");
       std::fflush(stdout);
     }
