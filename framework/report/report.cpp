@@ -159,21 +159,39 @@ void zero_shot_table(std::string& md, const Groups& g) {
   md += "\n" + rule + "\n" + body;
 }
 
+// A run's own peak RSS (reset at its start), NaN for logs from before the reset existed,
+// whose figure was the process's high-water mark.
+double run_peak_rss(const LoggedRun& r) {
+  return memory(r, "rss_reset") == 1 ? memory(r, "peak_rss_bytes") : NAN;
+}
+
+bool any_run_peak_rss(const Groups& g) {
+  for (const Row& row : g.rows)
+    for (const LoggedRun* r : row.runs)
+      if (std::isfinite(run_peak_rss(*r))) return true;
+  return false;
+}
+
 void memory_table(std::string& md, const Groups& g) {
   static const char* kPeaks[] = {"peak_weights_bytes",     "peak_trainable_bytes",  "peak_optimizer_bytes",
                                  "peak_gradients_bytes",   "peak_activations_bytes", "peak_workspace_bytes",
                                  "peak_total_bytes"};
+  const bool rss = any_run_peak_rss(g);
   md += "\n## Memory, communication and step time (mean over runs)\n\n"
         "Memory: each run's allocator peaks by component on its backend (rank 0), counted from the end of "
-        "loading (evaluation included). ms / step: training steps only (no evaluation, checkpoint or "
-        "logging).\n\n"
+        "loading (evaluation included)." +
+        std::string(rss ? " Peak RSS: the run's own resident peak (rank 0), reset at its start; - for runs "
+                          "logged before the reset existed." : "") +
+        " ms / step: training steps only (no evaluation, checkpoint or logging).\n\n"
         "| method / quantizer | weights (MB) | trainable (MB) | optimizer (MB) | gradients (MB) | activations (MB) | "
-        "workspace (MB) | total (MB) | all-reduced bytes / step | ms / step |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n";
+        "workspace (MB) | total (MB) |" + std::string(rss ? " peak RSS (MB) |" : "") +
+        " all-reduced bytes / step | ms / step |\n|---|---|---|---|---|---|---|---|" + (rss ? "---|" : "") +
+        "---|---|\n";
   for (const Row& row : g.rows) {
     md += "| " + row.label + " |";
     for (const char* key : kPeaks)
       md += " " + format("%.2f", mean_of(row, [&](const LoggedRun& r) { return memory(r, key); }) / 1e6) + " |";
+    if (rss) md += " " + format("%.1f", mean_of(row, run_peak_rss) / 1e6) + " |";
     const double steps = mean_of(row, [](const LoggedRun& r) { return number(r.summary, "steps", 0); });
     const double bytes = mean_of(row, [](const LoggedRun& r) { return number(r.summary, "bytes_reduced_per_step"); });
     const double ms = mean_of(row, [](const LoggedRun& r) { return number(r.summary, "ms_per_step"); });
@@ -181,10 +199,22 @@ void memory_table(std::string& md, const Groups& g) {
   }
 }
 
-// Example-forward passes per training step: 2 per perturbation per example of the global batch.
+// Whether a backprop baseline (qlora, ft) is among the rows: its tables then say how they read it.
+bool any_backprop(const Groups& g) {
+  for (const Row& row : g.rows)
+    for (const LoggedRun* r : row.runs)
+      if (is_backprop_run(*r)) return true;
+  return false;
+}
+
+// Example-forward passes per training step: 2 per perturbation per example of the global batch
+// (ZO); a backprop step counts its forward and, by the usual estimate, 2 forwards for the
+// backward, plus the recomputed forward under activation checkpointing.
 double forwards_per_step(const LoggedRun& run) {
+  const double batch = config_number(run, "optim", "batch_size", 0);
+  if (is_backprop_run(run)) return (config_flag(run, "method", "activation_checkpointing") ? 4.0 : 3.0) * batch;
   const double n = config_number(run, "method", "n_perturbations", 1);
-  return 2.0 * n * config_number(run, "optim", "batch_size", 0);
+  return 2.0 * n * batch;
 }
 
 // Training seconds after `steps` steps: the last logged row before that step.
@@ -253,8 +283,9 @@ void compute_table(std::string& md, const Groups& g) {
       if (!runs.empty()) body += compute_lines(label_on(g, row, task.first), runs);
     }
   md += "\n## Compute-matched: eval score along training (mean ± 95% CI)\n\n"
-        "Forward passes: example-forwards of training (2 × perturbations × batch per step); seconds: training "
-        "steps only. The curve is the current state at each step, not the dev-selected checkpoint; untrained "
+        "Forward passes: example-forwards of training (2 × perturbations × batch per step" +
+        std::string(any_backprop(g) ? "; a backprop step counts 3 × batch: its forward and its backward as two" : "") +
+        "); seconds: training steps only. The curve is the current state at each step, not the dev-selected checkpoint; untrained "
         "rows are their final score at zero training compute.\n\n"
         "| method / quantizer | step | forward passes (k) | train seconds | eval score |\n|---|---|---|---|---|\n" +
         body;
@@ -287,8 +318,11 @@ void clip_table(std::string& md, const Groups& g) {
       if (!runs.empty()) body += clip_line(label_on(g, row, task.first), runs);
     }
   if (body.empty()) return;
-  md += "\n## Directional-derivative clipping (seeds pooled)\n\n"
-        "| method / quantizer | C | clip rate (%) | median abs(d) | p90 abs(d) | p99 abs(d) | skipped steps |\n"
+  md += "\n## Directional-derivative clipping (seeds pooled)\n\n";
+  if (any_backprop(g))
+    md += "For qlora and ft rows, d is the gradient's global norm and C its clipping threshold "
+          "(optim.max_grad_norm).\n\n";
+  md += "| method / quantizer | C | clip rate (%) | median abs(d) | p90 abs(d) | p99 abs(d) | skipped steps |\n"
         "|---|---|---|---|---|---|---|\n" + body;
 }
 

@@ -92,9 +92,25 @@ double config_number(const LoggedRun& run, const char* section, const char* key,
   }
 }
 
+bool config_flag(const LoggedRun& run, const char* section, const char* key) {
+  try {
+    const YAML::Node v = YAML::Load(run.info.config_yaml)[section][key];
+    return v && v.IsScalar() && v.as<bool>();
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+bool is_backprop_run(const LoggedRun& run) { return run.info.method == "qlora" || run.info.method == "ft"; }
+
 std::string clip_threshold_of(const LoggedRun& run) {
   try {
-    const YAML::Node method = YAML::Load(run.info.config_yaml)["method"];
+    const YAML::Node config = YAML::Load(run.info.config_yaml);
+    if (is_backprop_run(run)) {  // backprop clips the gradient's global norm, logged where ZO logs d
+      const YAML::Node norm = config["optim"]["max_grad_norm"];
+      return norm && norm.as<double>() > 0 ? "norm " + norm.Scalar() : "none";
+    }
+    const YAML::Node method = config["method"];
     if (method["update"] && method["update"].Scalar() == "signsgd") return "n/a (signsgd)";  // sign(d) ignores C
     const YAML::Node c = method["clip_threshold"];
     if (!c || c.IsNull()) return "none";

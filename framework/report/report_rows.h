@@ -29,7 +29,10 @@ size_t seed_count(const Row& row);
 double number(const nlohmann::json& summary, const char* key, double fallback = NAN);
 double memory(const LoggedRun& run, const char* key);                 // summary.memory[key]
 double config_number(const LoggedRun& run, const char* section, const char* key, double fallback);
-std::string clip_threshold_of(const LoggedRun& run);                  // "100", "none", "n/a (signsgd)"
+// "100", "none", "n/a (signsgd)"; "norm 1.0" for a backprop run (its gradient-norm clipping).
+std::string clip_threshold_of(const LoggedRun& run);
+bool is_backprop_run(const LoggedRun& run);  // qlora, ft
+bool config_flag(const LoggedRun& run, const char* section, const char* key);  // false when absent
 double mean_of(const Row& row, const std::function<double(const LoggedRun&)>& f);  // NaN-skipping
 double abs_quantile(std::vector<double> values, double q);            // nearest rank of finite |values|
 double metric_scale(const std::string& metric);                       // 100 for fractions

@@ -556,7 +556,7 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                        {"trainable_bytes", params ? params->trainable_bytes() : 0},
                        {"optimizer_bytes", params ? params->optimizer_bytes() : 0},
                        {"peak_rss_bytes", run_peak_rss_bytes()},
-                       {"rss_reset", rss_reset}};
+                       {"rss_reset", rss_reset ? 1 : 0}};  // a number, as the HDF5 memory group keeps numbers
   // The allocator's peaks by component on this run's backend (rank 0's replica).
   const MemoryStats& mem = loaded.backend->memory();
   for (int c = 0; c < kMemoryComponents; ++c)
