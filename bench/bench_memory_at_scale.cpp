@@ -151,6 +151,14 @@ std::string utc_now() {
   return text;
 }
 
+// The 1-minute load average: a step timed while other jobs share the cores says so.
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one_minute = 0;
+  in >> one_minute;
+  return one_minute;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -212,6 +220,7 @@ int main(int argc, char** argv) try {
   be.memory().reset_peaks();
   const bool rss_reset = reset_run_peak_rss();
   const size_t rss_start = current_rss_bytes();
+  const double load_at_start = load_average();
   const auto t0 = std::chrono::steady_clock::now();
   const ZoStepResult r = zo_step(*built.params, objective, /*run_seed=*/1, /*step=*/0, /*lr=*/1e-6, zo, *comm);
   const double step_s = seconds_since(t0);
@@ -231,6 +240,7 @@ int main(int argc, char** argv) try {
         {"rss_reset", rss_reset},
         {"rss_at_start_bytes", rss_start},
         {"step_seconds", step_s},
+        {"load_average", load_at_start},
         {"build_seconds", built.seconds},
         {"threads", a.threads},
         {"loss_plus", r.loss_plus[0]},

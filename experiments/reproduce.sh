@@ -31,4 +31,15 @@ for name in "${experiments[@]}"; do
     fi
   fi
 done
+# The memory records (docs/results/memory/): one step each at Llama-2 7B/13B shapes on the CPU
+# (MeZO's bf16 7B needs about 16 GB); the allocator's peaks are deterministic, RSS and seconds
+# the machine's.
+echo "reproduce: memory"
+mkdir -p "$out/memory/records"
+for shape_method in "7b qzo" "13b qzo" "7b mezo"; do
+  read -r shape method <<<"$shape_method"
+  build/bench_memory_at_scale --model "$shape" --method "$method" \
+    --out "$out/memory/records/llama-2-$shape-$method.json" >>"$out/memory.log" 2>&1 || { tail -20 "$out/memory.log"; exit 1; }
+done
+build/qzo memory --report "$out/memory/records" --out "$out/memory.md"
 echo "reproduce: logs, reports and diffs in $out"

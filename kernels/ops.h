@@ -4,7 +4,6 @@
 // Ops never allocate: scratch comes from a Workspace the caller owns.
 // Layout conventions: activations are row-major [rows, features]; a linear layer's
 // weight is [out_features, in_features] as in Hugging Face checkpoints.
-// The backward ops run on the CPU backend only (QLoRA and FT bring their CUDA twins).
 #pragma once
 #include <cstdint>
 
@@ -83,27 +82,33 @@ void cross_entropy_forward_backward(Backend& be, float* loss, float* logits, con
 void candidate_logprobs(Backend& be, float* out, const float* logits, const float* loss, const int32_t* targets,
                         const int32_t* candidates, int R, int V, int C);
 
-// ---- backward (CPU backend) ---------------------------------------------------------------
+// ---- backward (QLoRA, full fine-tuning) ---------------------------------------------------
 // dinp[M,K] (=, or += when accumulate) dout·W;  dweight[N,K] += dout^T·inp;  dbias[N] += Σ_rows dout.
 // Any of dinp, dweight, dbias may be null.
 void matmul_backward(Backend& be, float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int M, int K, int N, bool accumulate_dinp = false);
-// dinp (+)= ..., dweight += ...
+// dinp (=, or += when accumulate) dL/dinp from the saved rstd;  dweight += Σ_rows dout·inp·rstd,
+// skipped when dweight is null (a frozen norm, as in QLoRA).
 void rmsnorm_backward(Backend& be, float* dinp, float* dweight, const float* dout, const float* inp,
                       const float* weight, const float* rstd, int rows, int D, bool accumulate_dinp);
 // The inverse rotation, applied in place to the gradient.
 void rope_backward(Backend& be, float* dx, const int32_t* positions, const float* cos_table, const float* sin_table,
                    int rows, int heads, int head_dim);
-// Backward for Tq == Tk == T. dq is overwritten; dk, dv are overwritten.
+// Backward for Tq == Tk == T, from the probs attention_forward wrote (only each row's visible
+// prefix is read). dq, dk, dv are overwritten.
 void attention_backward(Backend& be, float* dq, float* dk, float* dv, const float* dout, const float* q,
                         const float* k, const float* v, const float* probs, int B, int T, int Hq, int Hkv,
                         int head_dim);
 void swiglu_backward(Backend& be, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                      int64_t n);
+// dtable[tokens[i]] += dout[i] (rows of D), tokens in the backend's memory. Every backend sums
+// a feature's rows in token order (parallel over features, no atomics): the CPU and CUDA agree
+// bit for bit, and so do replicas.
 void embedding_backward(Backend& be, float* dtable, const float* dout, const int32_t* tokens, int n, int D);
 // Inverted dropout of a LoRA adapter's input: out[i] = inp[i]/(1 − p) where element i is kept,
-// 0 where dropped; keep/drop drawn from (seed, stream, i) (kernels/dropout.h), so the backward
-// regenerates the mask instead of storing it. out may equal inp. Training runs on the CPU.
+// 0 where dropped; keep/drop drawn from (seed, stream, i) (philox_dropout_bits4 in kernels/philox.h),
+// the same bits on every backend, so the backward regenerates the mask instead of storing it.
+// out may equal inp.
 void lora_dropout(Backend& be, float* out, const float* inp, int64_t n, uint64_t seed, uint32_t stream, float p);
 
 }  // namespace qzo::ops

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every committed report (docs/results/<name>/report.md) is what `qzo report` prints for its
-# committed log (docs/results/<name>/<name>.h5), byte for byte; a results folder without its
-# log fails. Table rows quoted in README.md and docs/results/*/README.md between
+# committed log (docs/results/<name>/<name>.h5), byte for byte, and docs/results/memory/report.md
+# what `qzo memory --report` prints for its committed records (docs/results/memory/records/);
+# a results folder without its log fails. Table rows quoted in README.md and docs/results/*/README.md between
 # `<!-- from docs/results/<name>/report.md -->` and `<!-- end -->` must each be a line of that
 # report, so no quoted number is typed by hand. Usage: check_committed_reports.sh QZO_BINARY SOURCE_DIR
 set -euo pipefail
@@ -20,16 +21,24 @@ else
 fi
 for report in "${reports[@]}"; do
   dir=$(dirname "$report") name=$(basename "$(dirname "$report")")
-  log="$dir/$name.h5"
-  if [ ! -f "$log" ]; then
+  # A sweep's report comes from its HDF5 log; the memory report (docs/results/memory/) from
+  # bench_memory_at_scale's JSON records.
+  if [ "$name" = memory ]; then
+    log="$dir/records" generate=(memory --report "$dir/records")
+    records=("$log"/*.json)
+    [ ${#records[@]} -gt 0 ] || log="$dir/records/*.json"
+  else
+    log="$dir/$name.h5" generate=(report "$log")
+  fi
+  if [ ! -e "$log" ]; then
     echo "FAIL $report: no committed log $log"
     status=1
     continue
   fi
-  if diff -u "$report" <("$qzo" report "$log") >"$diff_file"; then
+  if diff -u "$report" <("$qzo" "${generate[@]}") >"$diff_file"; then
     echo "ok   $report"
   else
-    echo "FAIL $report differs from 'qzo report $log':"
+    echo "FAIL $report differs from 'qzo ${generate[*]}':"
     head -40 "$diff_file"
     status=1
   fi

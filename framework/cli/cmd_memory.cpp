@@ -19,7 +19,7 @@ struct MemoryOptions {
   std::string model, method = "all", quant = "rtn4-g128", dtype = "f32", lora_targets = "q_proj,v_proj", out;
   std::vector<std::string> report;
   int batch = 16, seq = 128, labelled_rows = 0, lora_r = 8;
-  float lora_dropout = 0.0f;
+  float lora_dropout = 0.05f;  // configs/qlora-paper.yaml
   bool checkpointing = false;
 };
 
@@ -93,7 +93,7 @@ void add_memory_command(CLI::App& app) {
   cmd->add_option("--dtype", o->dtype, "MeZO's weights and QZO's unquantized tensors: f32 (default), bf16 or fp16");
   cmd->add_option("--lora-r", o->lora_r, "QLoRA's rank (default 8)");
   cmd->add_option("--lora-targets", o->lora_targets, "QLoRA's modules, comma-separated, or all-linear (default q_proj,v_proj)");
-  cmd->add_option("--lora-dropout", o->lora_dropout, "QLoRA's dropout (default 0)");
+  cmd->add_option("--lora-dropout", o->lora_dropout, "QLoRA's dropout (default 0.05, configs/qlora-paper.yaml)");
   cmd->add_flag("--checkpointing", o->checkpointing, "activation checkpointing for FT and QLoRA");
   cmd->add_option("--report", o->report, "records (JSON files or folders) to turn into the memory report");
   cmd->add_option("--out", o->out, "write the markdown here instead of printing it");

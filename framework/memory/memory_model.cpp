@@ -134,16 +134,17 @@ size_t inference_activation_bytes(const PassShape& s) {
   return hidden + head;
 }
 
-// backward.cpp Model::backprop (and forward_backward): the residual stream, each layer's kept
-// activations with its k and v (one set plus every layer's input when checkpointing), then
-// dx, the head's rows and their gradients, and one layer's gradient buffers.
+// backward.cpp Model::backprop (and forward_backward): the residual stream, the tokens and
+// positions, each layer's kept activations with its k and v (one set plus every layer's input
+// when checkpointing), then dx, the head's row list, rows and their gradients, and one
+// layer's gradient buffers.
 size_t backprop_activation_bytes(const PassShape& s, bool checkpointing) {
   const size_t ND = f32s(s.N * s.D);
   const size_t one_layer = layer_activation_bytes(s, true) + 2 * f32s(s.N * s.KV);
   const size_t kept = checkpointing ? one_layer + s.L * ND : s.L * one_layer;
-  const size_t head = 4 * f32s(s.R * s.D) + f32s(s.R) + f32s(s.R * s.V);
+  const size_t head = i32s(s.R) + 4 * f32s(s.R * s.D) + f32s(s.R) + f32s(s.R * s.V);
   const size_t layer_grads = ND + 3 * f32s(s.N * s.F) + 2 * f32s(s.N * s.Q) + 2 * f32s(s.N * s.KV);
-  return ND + kept + ND + head + layer_grads;
+  return ND + 2 * i32s(s.N) + kept + ND + head + layer_grads;
 }
 
 // ---- the scratch arena (Model::Impl::scratch): reset before each weight read, so its peak is
@@ -185,6 +186,48 @@ size_t mezo_workspace_bytes(const Layout& l, const MemoryRun& run) {
   return read + update;
 }
 
+// ---- the scratch arena replayed: a pass whose reads take several slices (QLoRA's adapters)
+// can outgrow the arena halfway through a read, and then holds the old block's unused tail
+// beside the new one until the next reset. Workspace's policy (kernels/dispatch/backend.cpp),
+// step for step, gives that peak exactly.
+class ArenaReplay {
+ public:
+  void take(size_t bytes) {
+    const size_t n = aligned(bytes);
+    if (blocks_.empty() || offset_ + n > blocks_.back()) {
+      if (in_use_ == 0) free_all();
+      allocate(std::max(n, high_water_ > in_use_ ? high_water_ - in_use_ : 0));
+      offset_ = 0;
+    }
+    offset_ += n;
+    in_use_ += n;
+    high_water_ = std::max(high_water_, in_use_);
+  }
+  void reset() {
+    if (blocks_.size() > 1 || (!blocks_.empty() && blocks_.back() < high_water_)) {
+      free_all();
+      allocate(high_water_);
+    } else if (blocks_.empty() && high_water_ > 0) {
+      allocate(high_water_);
+    }
+    offset_ = in_use_ = 0;
+  }
+  size_t peak() const { return peak_; }
+
+ private:
+  void allocate(size_t n) {
+    blocks_.push_back(n);
+    current_ += n;
+    peak_ = std::max(peak_, current_);
+  }
+  void free_all() {
+    for (size_t b : blocks_) current_ -= b;
+    blocks_.clear();
+  }
+  std::vector<size_t> blocks_;
+  size_t offset_ = 0, in_use_ = 0, high_water_ = 0, current_ = 0, peak_ = 0;
+};
+
 // ---- QLoRA: every term in one place, as its base and adapters are laid out today
 // (framework/methods/lora.cpp, framework/model/backward.cpp, QuantizedLinear's
 // double-quantized NF4), so that when they change only this changes.
@@ -192,9 +235,55 @@ struct QloraTerms {
   size_t base = 0, dense = 0, adapters = 0, scratch = 0;
 };
 
-QloraTerms qlora_terms(const Layout& l, const PassShape& s, const LoraShape& lora) {
-  QloraTerms q;
+// Scratch of one training pass (backward.cpp Model::backprop), read by read: a norm's read
+// (fp32, in place) only resets the arena; a linear read resets it and takes the dequantized
+// fp32 weight, then an adapted one adds model.cpp lora_forward's dropout(x) [N, in], u [N, r]
+// and y [N, out], or in the backward lora_backward's dropout(x), s·u and du [N, r] and
+// dx [N, in] (u and the mask are recomputed, not kept). The head is fp32, in place.
+size_t qlora_scratch_bytes(const Layout& l, const PassShape& s, const LoraShape& lora, bool checkpointing) {
+  std::vector<std::vector<const Tensor*>> layers;  // each layer's q, k, v, o, gate, up, down
+  for (const Tensor& t : l.tensors)
+    if (t.matrix) {
+      if (module_of(t.name) == "q_proj") layers.emplace_back();
+      layers.back().push_back(&t);
+    }
+  ArenaReplay arena;
   const size_t r = size_t(lora.rank);
+  auto read = [&](const Tensor& t, bool backward) {
+    arena.reset();
+    arena.take(t.numel * sizeof(float));
+    if (!targeted(lora, t)) return;
+    if (lora.dropout > 0.0f) arena.take(s.N * t.cols * sizeof(float));
+    arena.take(s.N * r * sizeof(float));
+    arena.take(s.N * (backward ? r : t.rows) * sizeof(float));
+    if (backward) arena.take(s.N * t.cols * sizeof(float));
+  };
+  enum { q, k, v, o, gate, up, down };
+  auto layer_forward = [&](const std::vector<const Tensor*>& w) {
+    arena.reset();  // input norm
+    for (int i : {q, k, v}) read(*w[i], false);
+    arena.reset();  // before attention
+    read(*w[o], false);
+    arena.reset();  // post-attention norm
+    for (int i : {gate, up, down}) read(*w[i], false);
+  };
+  for (const auto& w : layers) layer_forward(w);
+  for (int i = 0; i < 4; ++i) arena.reset();  // final norm, head (forward and backward), final norm
+  for (auto w = layers.rbegin(); w != layers.rend(); ++w) {
+    if (checkpointing) layer_forward(*w);
+    for (int i : {down, gate, up}) read(*(*w)[i], true);
+    arena.reset();  // post-attention norm
+    read(*(*w)[o], true);
+    arena.reset();  // input norm, recomputing h1
+    for (int i : {q, k, v}) read(*(*w)[i], true);
+    arena.reset();  // input norm's backward
+  }
+  return arena.peak();
+}
+
+QloraTerms qlora_terms(const Layout& l, const PassShape& s, const MemoryRun& run) {
+  QloraTerms q;
+  const size_t r = size_t(run.lora.rank);
   const QuantSpec base = QuantSpec::defaults(QuantMethod::Nf4);  // blocks of 64, as nf4:double_quant=true
   for (const Tensor& t : l.tensors) {
     if (!t.matrix) {
@@ -205,20 +294,9 @@ QloraTerms qlora_terms(const Layout& l, const PassShape& s, const LoraShape& lor
     // 256 blocks (the offset is a member, not an allocation).
     const size_t blocks = t.rows * (t.cols / size_t(base.resolved_group_size(int(t.cols), t.name)));
     q.base += t.rows * packed_bytes(t.cols, 4) + blocks + (blocks + 255) / 256 * sizeof(float);
-    // A pass reads the weight dequantized into scratch; an adapted one adds (model.cpp
-    // lora_forward) dropout(x) [N, in], u [N, r], y [N, out], or in the backward (backward.cpp
-    // lora_backward) dropout(x), s·u and du [N, r], dx [N, in]; u and the mask are recomputed,
-    // not kept.
-    size_t read = f32s(t.numel);
-    if (targeted(lora, t)) {
-      q.adapters += r * (t.rows + t.cols) * sizeof(float);
-      const size_t dropped = lora.dropout > 0.0f ? f32s(s.N * t.cols) : 0;
-      const size_t forward = dropped + f32s(s.N * r) + f32s(s.N * t.rows);
-      const size_t backward = dropped + 2 * f32s(s.N * r) + f32s(s.N * t.cols);
-      read += std::max(forward, backward);
-    }
-    q.scratch = std::max(q.scratch, read);
+    if (targeted(run.lora, t)) q.adapters += r * (t.rows + t.cols) * sizeof(float);  // A [r, in], B [out, r]
   }
+  q.scratch = qlora_scratch_bytes(l, s, run.lora, run.activation_checkpointing);
   return q;
 }
 
@@ -263,7 +341,7 @@ MemoryBreakdown predict_ft(const ModelConfig& c, const Layout& l, const MemoryRu
 
 MemoryBreakdown predict_qlora(const ModelConfig& c, const Layout& l, const MemoryRun& run) {
   const PassShape s = pass_shape(c, run);
-  const QloraTerms q = qlora_terms(l, s, run.lora);
+  const QloraTerms q = qlora_terms(l, s, run);
   MemoryBreakdown m;
   m.at(MemoryComponent::Weights) = rope_table_bytes(c) + q.base + q.dense;
   m.at(MemoryComponent::Trainable) = q.adapters;

@@ -24,11 +24,12 @@ std::string memory_method_name(MemoryMethod method);     // "ft-adamw", "ft-sgd"
 // Throws "--method: ..." naming the choices.
 MemoryMethod memory_method_from_name(const std::string& name);
 
-// QLoRA's adapters: rank r on the targeted linear modules (q_proj, ..., down_proj).
+// QLoRA's adapters: rank r on the targeted linear modules (q_proj, ..., down_proj); the
+// defaults are configs/qlora-paper.yaml's, the QZO paper's comparison.
 struct LoraShape {
   int rank = 8;
   std::vector<std::string> targets = {"q_proj", "v_proj"};
-  float dropout = 0.0f;
+  float dropout = 0.05f;
 };
 
 // The training pass a prediction is for.

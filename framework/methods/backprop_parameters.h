@@ -56,13 +56,13 @@ class BackpropParameters : public TrainableSet {
   void optimizer_step(float lr);
   const OptimizerOptions& optimizer() const { return options_; }
   int64_t optimizer_steps() const { return steps_; }
+  Backend& backend() const { return *backend_; }
 
  protected:
   BackpropParameters(Backend& backend, const OptimizerOptions& options) : backend_(&backend), options_(options) {}
   // Registers `values` (n fp32 elements in backend memory, owned by the subclass) and
   // allocates its gradient and moments.
   void add_tensor(const std::string& name, float* values, int64_t n, bool decay);
-  Backend& backend() const { return *backend_; }
 
  private:
   Backend* backend_;

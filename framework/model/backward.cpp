@@ -1,4 +1,4 @@
-// The decoder's hand-written backward (llm.c style, CPU backend): one training pass keeps the
+// The decoder's hand-written backward (llm.c style, any backend): one training pass keeps the
 // activations every layer's backward needs (or only the layers' inputs, with activation
 // checkpointing), reads every weight through a WeightSource — so that a frozen quantized
 // base (QLoRA) is dequantized one layer at a time, never held whole in fp32 — and
@@ -127,6 +127,16 @@ KeptLayers take_kept_layers(const Model::Impl& m, int B, int T, bool checkpointi
   return kept;
 }
 
+// The head's loss runs on the host (a few rows of logits): on a device backend the logits go
+// down and their gradient comes back up.
+double head_on_host(Backend& be, const HeadLoss& head, float* logits, int R, int V) {
+  if (be.is_host()) return head(logits, R, V);
+  std::vector<float> host = download_vector(be, logits, size_t(R) * V);
+  const double loss = head(host.data(), R, V);
+  be.upload(logits, host.data(), host.size() * sizeof(float));
+  return loss;
+}
+
 // Final norm + LM head on the labelled rows of x, `head`'s loss and its gradient, back to
 // dx [N, D] (zero on unlabelled rows). Returns the summed loss.
 double head_backward(const Model::Impl& m, const WeightSource& src, const HeadLoss& head, const GradientTargets& g,
@@ -135,20 +145,21 @@ double head_backward(const Model::Impl& m, const WeightSource& src, const HeadLo
   Backend& be = *m.backend;
   const int R = lab.R(), D = c.hidden_size, V = c.vocab_size;
   const size_t RD = static_cast<size_t>(R) * D;
+  const int32_t* rows = upload_to(m.acts, be, lab.rows);
   float* xs = m.acts.take<float>(RD);
   float* h = m.acts.take<float>(RD);
   float* rstd = m.acts.take<float>(R);
   float* logits = m.acts.take<float>(static_cast<size_t>(R) * V);
-  ops::gather_rows(be, xs, x, lab.rows.data(), R, D);
+  ops::gather_rows(be, xs, x, rows, R, D);
   ops::rmsnorm_forward(be, h, rstd, xs, m.vector(src, m.final_norm), R, D, c.rms_norm_eps);
   m.linear(src, m.head, -1, logits, h, R, D, V);
-  const double loss = head(logits, R, V);  // logits now hold d loss / d logits
+  const double loss = head_on_host(be, head, logits, R, V);  // logits now hold d loss / d logits
   float* dh = m.acts.take<float>(RD);
   float* dxs = m.acts.take<float>(RD);
   linear_backward(m, src, g, m.head, -1, dh, logits, h, R, D, V, false);
   ops::rmsnorm_backward(be, dxs, g.weight(m.final_norm), dh, xs, m.vector(src, m.final_norm), rstd, R, D, false);
   be.fill_zero(dx, static_cast<size_t>(N) * D * sizeof(float));
-  ops::scatter_rows(be, dx, dxs, lab.rows.data(), R, D);
+  ops::scatter_rows(be, dx, dxs, rows, R, D);
   return loss;
 }
 
@@ -159,7 +170,6 @@ double Model::backprop(const Batch& batch, const WeightSource& src, const HeadLo
   const Impl& m = *impl_;
   const ModelConfig& c = m.config;
   Backend& be = *m.backend;
-  if (!be.is_host()) fail("model: training with backprop runs on the CPU backend, not on " + be.name());
   const int B = batch.B, T = batch.T, N = B * T, D = c.hidden_size, L = c.num_hidden_layers;
   const size_t ND = static_cast<size_t>(N) * D;
   if (T > c.max_position_embeddings) fail("model: sequence length exceeds max_position_embeddings");
@@ -170,10 +180,10 @@ double Model::backprop(const Batch& batch, const WeightSource& src, const HeadLo
 
   // ---- forward, keeping what the backward needs
   float* x = m.acts.take<float>(ND);
-  const std::vector<int32_t> positions = row_positions(B, T);
-  const int32_t* pos = positions.data();
+  const int32_t* tokens = upload_to(m.acts, be, batch.tokens);
+  const int32_t* pos = upload_to(m.acts, be, row_positions(B, T));
   const KeptLayers kept = take_kept_layers(m, B, T, checkpointing);
-  ops::embedding_lookup(be, x, batch.tokens.data(), src.operand(m.embed), N, D);
+  ops::embedding_lookup(be, x, tokens, src.operand(m.embed), N, D);
   for (int l = 0; l < L; ++l) {
     if (checkpointing) be.copy(kept.inputs[l], x, ND * sizeof(float));
     m.layer_forward(l, src, x, B, T, T, pos, kept.k_at(l), kept.v_at(l), kept.at(l), !checkpointing);
@@ -190,7 +200,7 @@ double Model::backprop(const Batch& batch, const WeightSource& src, const HeadLo
     }
     layer_backward(m, l, src, g, dx, kept.at(l), kept.k_at(l), kept.v_at(l), pos, B, T, d);
   }
-  if (float* dtable = g.weight(m.embed)) ops::embedding_backward(be, dtable, dx, batch.tokens.data(), N, D);
+  if (float* dtable = g.weight(m.embed)) ops::embedding_backward(be, dtable, dx, tokens, N, D);
   return loss;
 }
 
@@ -202,7 +212,7 @@ LossSums Model::forward_backward(const Batch& batch, Gradients& grads, float los
   std::vector<float> loss(lab.rows.size());
   const std::vector<float> scale(lab.rows.size(), loss_scale);
   const HeadLoss cross_entropy = [&](float* logits, int R, int V) {
-    ops::cross_entropy_forward_backward(*impl_->backend, loss.data(), logits, lab.targets.data(), R, V, scale.data());
+    ops::cross_entropy_forward_backward(cpu_backend(), loss.data(), logits, lab.targets.data(), R, V, scale.data());
     double sum = 0;
     for (float l : loss) sum += l;
     return sum;

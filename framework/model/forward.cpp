@@ -103,12 +103,6 @@ LossSums sum_losses(const std::vector<float>& loss, const LabelledRows& l, const
 
 namespace {
 
-template <typename T>
-T* upload_to(Workspace& arena, Backend& be, const std::vector<T>& host) {
-  T* p = arena.take<T>(host.size());
-  if (!host.empty()) be.upload(p, host.data(), host.size() * sizeof(T));
-  return p;
-}
 
 
 // A pass's embedding + all layers with one reused set of activations, in m.acts (reset here).

@@ -1,5 +1,5 @@
 // A Llama-family decoder on a compute backend: parameters under their Hugging Face names in
-// the backend's memory, forward (any backend) and hand-written backward (llm.c style, CPU),
+// the backend's memory, forward and hand-written backward (llm.c style) on any backend,
 // and HF-folder load/save.
 //
 // The forward pass reads every parameter through a WeightSource as a WeightOperand, so that
@@ -69,8 +69,9 @@ struct GradientTargets {
   float* weight(int id) const { return id >= 0 && size_t(id) < weights.size() ? weights[id] : nullptr; }
 };
 
-// The loss on a pass's labelled rows: given their logits [R, V] (host memory: backprop runs
-// on the CPU), returns the rows' summed loss and overwrites the logits with its gradient.
+// The loss on a pass's labelled rows: given their logits [R, V] in host memory (a device
+// backend's are copied down, and their gradient back up), returns the rows' summed loss and
+// overwrites the logits with its gradient.
 using HeadLoss = std::function<double(float* logits, int R, int V)>;
 
 struct BackpropOptions {
@@ -149,7 +150,7 @@ class Model {
   // Backprop of `head`'s loss on the labelled rows, every weight (and adapter) read through
   // `source`, gradients accumulated into `targets`; returns the summed loss. A frozen
   // quantized layer is dequantized one at a time, in the forward and again in the backward.
-  // CPU backend only.
+  // Runs where the backward ops do: the CPU, and CUDA through their twins (kernels/cuda/).
   double backprop(const Batch& batch, const WeightSource& source, const HeadLoss& head, const GradientTargets& targets,
                   const BackpropOptions& options = {}) const;
 

@@ -68,6 +68,14 @@ struct Model::Impl {
   void lora_forward(const LoraAdapter& a, int weight, float* out, const float* inp, int M, int K, int N) const;
 };
 
+// A host vector copied into an arena slice on the backend (token ids, positions, row lists).
+template <typename T>
+T* upload_to(Workspace& arena, Backend& be, const std::vector<T>& host) {
+  T* p = arena.take<T>(host.size());
+  if (!host.empty()) be.upload(p, host.data(), host.size() * sizeof(T));
+  return p;
+}
+
 // Positions 0..T-1 of each of B rows.
 std::vector<int32_t> row_positions(int B, int T);
 LabelledRows labelled_rows(const Model::Impl& m, const Batch& batch);

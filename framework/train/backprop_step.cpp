@@ -19,12 +19,13 @@ void all_reduce_gradients(BackpropParameters& params, Communicator& comm, size_t
   std::vector<float> bucket;
   bucket.reserve(capacity);
   std::vector<std::pair<float*, size_t>> pieces;  // where each run of the bucket came from
+  Backend& be = params.backend();                 // gradients may live on a device: staged through the host
   auto flush = [&] {
     if (bucket.empty()) return;
     comm.all_reduce_sum(bucket.data(), int(bucket.size()));
     size_t at = 0;
     for (const auto& [dst, n] : pieces) {
-      std::memcpy(dst, bucket.data() + at, n * sizeof(float));
+      be.upload(dst, bucket.data() + at, n * sizeof(float));
       at += n;
     }
     bucket.clear();
@@ -33,7 +34,8 @@ void all_reduce_gradients(BackpropParameters& params, Communicator& comm, size_t
   for (TrainableTensor& t : params.tensors())
     for (size_t done = 0; done < size_t(t.n);) {  // a tensor larger than a bucket spans several
       const size_t n = std::min(size_t(t.n) - done, capacity - bucket.size());
-      bucket.insert(bucket.end(), t.grad + done, t.grad + done + n);
+      bucket.resize(bucket.size() + n);
+      be.download(bucket.data() + bucket.size() - n, t.grad + done, n * sizeof(float));
       pieces.emplace_back(t.grad + done, n);
       done += n;
       if (bucket.size() == capacity) flush();

@@ -1,6 +1,7 @@
-// The CUDA twin of every forward and ZO op of kernels/ops.h (same signatures, pointers in
-// device memory, work queued on the backend's stream). Each op lives in its own .cu beside
-// a __host__ __device__ helper (kernels/cuda/*_math.h) that host tests run against the CPU op.
+// The CUDA twin of every op of kernels/ops.h: weights, updates, forward and backward (same
+// signatures, pointers in device memory, work queued on the backend's stream). Each op lives in
+// its own .cu beside a __host__ __device__ helper (kernels/cuda/*_math.h) that host tests run
+// against the CPU op.
 // Only kernels/dispatch/ includes this header.
 #pragma once
 #include <cstdint>
@@ -52,5 +53,20 @@ void cross_entropy_forward_backward(Backend& be, float* loss, float* logits, con
                                     const float* dlogits_scale);
 void candidate_logprobs(Backend& be, float* out, const float* logits, const float* loss, const int32_t* targets,
                         const int32_t* candidates, int R, int V, int C);
+
+// ---- backward (QLoRA, full fine-tuning) ---------------------------------------------------
+void matmul_backward(Backend& be, float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int M, int K, int N, bool accumulate_dinp);
+void rmsnorm_backward(Backend& be, float* dinp, float* dweight, const float* dout, const float* inp,
+                      const float* weight, const float* rstd, int rows, int D, bool accumulate_dinp);
+void rope_backward(Backend& be, float* dx, const int32_t* positions, const float* cos_table, const float* sin_table,
+                   int rows, int heads, int head_dim);
+void attention_backward(Backend& be, float* dq, float* dk, float* dv, const float* dout, const float* q,
+                        const float* k, const float* v, const float* probs, int B, int T, int Hq, int Hkv,
+                        int head_dim);
+void swiglu_backward(Backend& be, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                     int64_t n);
+void embedding_backward(Backend& be, float* dtable, const float* dout, const int32_t* tokens, int n, int D);
+void lora_dropout(Backend& be, float* out, const float* inp, int64_t n, uint64_t seed, uint32_t stream, float p);
 
 }  // namespace qzo::cuda

@@ -1,13 +1,14 @@
 // test-backend-ops for qzo: every op of kernels/cuda/cuda_ops.h run through qzo::ops on the
 // CUDA backend and on the CPU reference with the same random inputs, outputs poisoned (NaN)
 // before each run, compared by nmse(a, b) = mse(a, b) / mse(b, 0) against a bound per op;
-// z and dequantization must agree bit for bit. Without a usable GPU every test skips, saying why.
+// z, dequantization, the embedding gradient and dropout must agree bit for bit. Without a usable GPU every test skips, saying why.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -331,6 +332,26 @@ TEST_F(BackendOps, SwigluAndResidualAddMatchCpu) {
   }, 1e-12);
 }
 
+// x *= α is one rounding on either side; x += α·y may be one FMA on the GPU and two roundings on
+// the CPU (or the reverse), so it is bounded by nmse.
+TEST_F(BackendOps, ScaleIsBitIdentical) {
+  const std::vector<float> x = random(3001);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer bx = put(be, x);
+    ops::scale(be, bx.as<float>(), int64_t(x.size()), 0.37f);
+    return read(be, bx);
+  });
+}
+
+TEST_F(BackendOps, ScaledAddMatchesCpu) {
+  const std::vector<float> x = random(3001), y = random(3001);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bx = put(be, x), by = put(be, y);
+    ops::scaled_add(be, bx.as<float>(), by.as<float>(), int64_t(x.size()), 2.0f);  // a LoRA α/r
+    return read(be, bx);
+  }, 1e-12);
+}
+
 TEST_F(BackendOps, EmbeddingGatherAndScatterRowsAreExact) {
   const int V = 50, D = 24, n = 13, R = 5;
   const std::vector<float> table = random(size_t(V) * D);
@@ -381,6 +402,166 @@ TEST_F(BackendOps, CrossEntropyGradientAndCandidateLogprobsMatchCpu) {
     result.insert(result.end(), l.begin(), l.end());
     return result;
   }, 1e-10);
+}
+
+// ---- backward (QLoRA, full fine-tuning) ------------------------------------------------------
+// Inputs that come from a forward (rstd, probs) are computed once on the host and uploaded to
+// both backends, so each test compares one op. Gradients that are accumulated start from random
+// values, not zeros.
+
+TEST_F(BackendOps, MatmulBackwardMatchesCpuInFp32) {
+  const int M = 33, K = 200, N = 70;
+  const std::vector<float> dout = random(size_t(M) * N), x = random(size_t(M) * K), w = random(size_t(N) * K);
+  const std::vector<float> dinp0 = random(size_t(M) * K), dweight0 = random(size_t(N) * K), dbias0 = random(N);
+  for (bool accumulate : {false, true}) {
+    SCOPED_TRACE(accumulate ? "accumulate dinp" : "overwrite dinp");
+    expect_nmse_below([&](Backend& be, Workspace&) {
+      Buffer bd = put(be, dout), bx = put(be, x), bw = put(be, w), dw = put(be, dweight0), db = put(be, dbias0);
+      Buffer dx = accumulate ? put(be, dinp0) : poisoned(be, dinp0.size());
+      ops::matmul_backward(be, dx.as<float>(), dw.as<float>(), db.as<float>(), bd.as<float>(), bx.as<float>(),
+                           bw.as<float>(), M, K, N, accumulate);
+      std::vector<float> result = read(be, dx), gw = read(be, dw), gb = read(be, db);
+      result.insert(result.end(), gw.begin(), gw.end());
+      result.insert(result.end(), gb.begin(), gb.end());
+      return result;
+    }, 1e-10);
+  }
+}
+
+// The bias gradient sums each column's rows in order on both sides: no multiply, so no fusion.
+TEST_F(BackendOps, MatmulBackwardBiasGradientIsBitIdentical) {
+  const int M = 300, N = 70;
+  const std::vector<float> dout = random(size_t(M) * N), dbias0 = random(N);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer bd = put(be, dout), db = put(be, dbias0);
+    ops::matmul_backward(be, nullptr, nullptr, db.as<float>(), bd.as<float>(), nullptr, nullptr, M, 16, N);
+    return read(be, db);
+  });
+}
+
+// The NF4 (double-quantized) weight's backward: a frozen weight gets no gradient, only the input
+// does, through the dequantized weight: dequantize, then matmul_backward's dinp alone.
+TEST_F(BackendOps, FrozenNf4WeightInputGradientMatchesCpu) {
+  const int M = 17, K = 128, N = 96;
+  Quantized q = random_quantized(rng_, N, K, 64, 4, CodeFormat::Nf4);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t j = 0; j < q.scales.size(); ++j) q.absmax_codes.push_back(uint8_t(byte(rng_)));
+  q.absmax2 = random((q.scales.size() + 255) / 256, 1e-3f, 4e-3f);
+  const std::vector<float> dout = random(size_t(M) * N);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    QuantizedOnBackend w(be, q);
+    Buffer W = poisoned(be, w.view().numel()), bd = put(be, dout), dx = poisoned(be, size_t(M) * K);
+    ops::dequantize(be, W.as<float>(), w.view(), nullptr);
+    ops::matmul_backward(be, dx.as<float>(), nullptr, nullptr, bd.as<float>(), nullptr, W.as<float>(), M, K, N);
+    return read(be, dx);
+  }, 1e-10);
+}
+
+TEST_F(BackendOps, RmsnormBackwardMatchesCpuWithAndWithoutWeightGradient) {
+  const int rows = 19, D = 1000;
+  const std::vector<float> x = random(size_t(rows) * D), w = random(D, 0.5f, 1.5f), g = random(x.size());
+  const std::vector<float> dinp0 = random(x.size()), dweight0 = random(D);
+  std::vector<float> y(x.size()), rstd(rows);
+  ops::rmsnorm_forward(cpu_backend(), y.data(), rstd.data(), x.data(), w.data(), rows, D, 1e-5f);
+  for (bool frozen : {false, true})
+    for (bool accumulate : {false, true}) {
+      SCOPED_TRACE(std::string(frozen ? "frozen norm" : "trained norm") + (accumulate ? ", accumulate" : ""));
+      expect_nmse_below([&](Backend& be, Workspace&) {
+        Buffer bx = put(be, x), bw = put(be, w), bg = put(be, g), bs = put(be, rstd), dw = put(be, dweight0);
+        Buffer dx = accumulate ? put(be, dinp0) : poisoned(be, x.size());
+        ops::rmsnorm_backward(be, dx.as<float>(), frozen ? nullptr : dw.as<float>(), bg.as<float>(), bx.as<float>(),
+                              bw.as<float>(), bs.as<float>(), rows, D, accumulate);
+        std::vector<float> result = read(be, dx), gw = read(be, dw);
+        result.insert(result.end(), gw.begin(), gw.end());  // unchanged when frozen
+        return result;
+      }, 1e-10);
+    }
+}
+
+TEST_F(BackendOps, RopeBackwardMatchesCpu) {
+  const int rows = 12, heads = 4, head_dim = 32, max_pos = 16;
+  const std::vector<float> dx = random(size_t(rows) * heads * head_dim);
+  const std::vector<float> c = random(size_t(max_pos) * head_dim / 2), s = random(size_t(max_pos) * head_dim / 2);
+  const std::vector<int32_t> positions = random_ids(rows, max_pos);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bx = put(be, dx), bc = put(be, c), bs = put(be, s), bp = put(be, positions);
+    ops::rope_backward(be, bx.as<float>(), bp.as<int32_t>(), bc.as<float>(), bs.as<float>(), rows, heads, head_dim);
+    return read(be, bx);
+  }, 1e-12);
+}
+
+// Shapes: GQA with several sequences; T = 300 spans three 128-entry chunks of the kernels' loops
+// (and a group of 4 puts 4·(T − j) entries in a key's block); head_dim 160 gives threads a second
+// element. probs are NaN past each row's visible prefix, as the forward leaves them.
+TEST_F(BackendOps, AttentionBackwardMatchesCpuForGroupedQueryHeads) {
+  struct Shape {
+    int B, T, Hq, Hkv, hd;
+  };
+  for (const Shape& sh : {Shape{2, 9, 6, 2, 16}, Shape{1, 300, 4, 1, 64}, Shape{1, 20, 2, 2, 160}}) {
+    SCOPED_TRACE("T " + std::to_string(sh.T) + " Hq " + std::to_string(sh.Hq) + " Hkv " + std::to_string(sh.Hkv) +
+                 " head_dim " + std::to_string(sh.hd));
+    const std::vector<float> q = random(size_t(sh.B) * sh.T * sh.Hq * sh.hd);
+    const std::vector<float> k = random(size_t(sh.B) * sh.T * sh.Hkv * sh.hd), v = random(k.size());
+    const std::vector<float> dout = random(q.size());
+    std::vector<float> out(q.size()), probs(size_t(sh.B) * sh.Hq * sh.T * sh.T, std::numeric_limits<float>::quiet_NaN());
+    {
+      Workspace ws(cpu_backend(), MemoryComponent::Workspace);
+      ops::attention_forward(cpu_backend(), ws, out.data(), probs.data(), q.data(), k.data(), v.data(), sh.B, sh.T,
+                             sh.T, sh.Hq, sh.Hkv, sh.hd);
+    }
+    expect_nmse_below([&](Backend& be, Workspace&) {
+      Buffer bq = put(be, q), bk = put(be, k), bv = put(be, v), bd = put(be, dout), bp = put(be, probs);
+      Buffer dq = poisoned(be, q.size()), dk = poisoned(be, k.size()), dv = poisoned(be, k.size());
+      ops::attention_backward(be, dq.as<float>(), dk.as<float>(), dv.as<float>(), bd.as<float>(), bq.as<float>(),
+                              bk.as<float>(), bv.as<float>(), bp.as<float>(), sh.B, sh.T, sh.Hq, sh.Hkv, sh.hd);
+      std::vector<float> result = read(be, dq), gk = read(be, dk), gv = read(be, dv);
+      result.insert(result.end(), gk.begin(), gk.end());
+      result.insert(result.end(), gv.begin(), gv.end());
+      return result;
+    }, 1e-10);
+  }
+}
+
+TEST_F(BackendOps, SwigluBackwardMatchesCpu) {
+  const size_t n = 3001;
+  const std::vector<float> g = random(n, -6, 6), u = random(n), dout = random(n);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer bg = put(be, g), bu = put(be, u), bd = put(be, dout), dg = poisoned(be, n), du = poisoned(be, n);
+    ops::swiglu_backward(be, dg.as<float>(), du.as<float>(), bd.as<float>(), bg.as<float>(), bu.as<float>(),
+                         int64_t(n));
+    std::vector<float> result = read(be, dg), gu = read(be, du);
+    result.insert(result.end(), gu.begin(), gu.end());
+    return result;
+  }, 1e-12);
+}
+
+// 500 tokens over 20 ids: every row is added many times, in token order on both backends.
+TEST_F(BackendOps, EmbeddingBackwardIsBitIdenticalWithRepeatedTokens) {
+  const int V = 64, D = 300, n = 500;
+  const std::vector<int32_t> tokens = random_ids(n, 20);
+  const std::vector<float> dout = random(size_t(n) * D), table0 = random(size_t(V) * D);
+  expect_bitwise_equal([&](Backend& be, Workspace&) {
+    Buffer dt = put(be, table0), bd = put(be, dout), bt = put(be, tokens);
+    ops::embedding_backward(be, dt.as<float>(), bd.as<float>(), bt.as<int32_t>(), n, D);
+    return read(be, dt);
+  });
+}
+
+// The mask is Philox bits compared with p and the kept values one multiply: the CPU's bits, out
+// of place and in place (the LoRA backward's call), n ending on a partial Philox block.
+TEST_F(BackendOps, LoraDropoutIsBitIdentical) {
+  const int64_t n = 100003;
+  const std::vector<float> x = random(size_t(n));
+  for (float p : {0.05f, 0.5f})
+    for (bool in_place : {false, true}) {
+      SCOPED_TRACE("p " + std::to_string(p) + (in_place ? " in place" : ""));
+      expect_bitwise_equal([&](Backend& be, Workspace&) {
+        Buffer bx = put(be, x), out = poisoned(be, x.size());
+        float* dst = in_place ? bx.as<float>() : out.as<float>();
+        ops::lora_dropout(be, dst, bx.as<float>(), n, 0xd00dfeedull, 42, p);
+        return read(be, in_place ? bx : out);
+      });
+    }
 }
 
 // ---- whole forward / whole QZO step ------------------------------------------------------------

@@ -1,9 +1,11 @@
 // The CUDA kernels' per-element math (kernels/cuda/*_math.h, philox_blocks.h) run on the host
 // over the kernels' own index spaces and compared with the CPU reference: bit for bit where the
-// ops promise it (z, dequantization, the scale update, MeZO's reads), nmse elsewhere. Needs no
-// GPU and no CUDA headers, so CI checks the device math on every build.
+// ops promise it (z, dequantization, the scale update, MeZO's reads) and wherever the kernel does
+// the CPU's operations in the CPU's order (most of the backward), nmse where a sum's order
+// differs. Needs no GPU and no CUDA headers, so CI checks the device math on every build.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cuda/backward_math.h"
 #include "kernels/cuda/dense_read_math.h"
 #include "kernels/cuda/dequantize_math.h"
 #include "kernels/cuda/forward_math.h"
@@ -369,6 +372,196 @@ TEST(CudaMath, CausalSoftmaxWritesExactlyTheCpusVisiblePrefix) {
   cpu::attention_forward(out.data(), probs.data(), q.data(), kv.data(), kv.data(), B, Tq, Tk, H, H, hd);
   for (int t = 0; t < Tq; ++t)
     for (int j = 0; j < Tk; ++j) EXPECT_EQ(!std::isnan(probs[size_t(t) * Tk + j]), j < visible_keys(Tq, Tk, t)) << t << "," << j;
+}
+
+// ---- backward --------------------------------------------------------------------------------
+// Here the helpers run where the CPU op runs, compiled alike, so doing the CPU's operations in the
+// CPU's order gives its bits (but for one reduction in attention, said there). On a GPU nvcc may
+// fuse a multiply and an add that the host keeps apart (or the reverse), which is why
+// test_backend_ops bounds these by nmse, except where no multiply-add exists (the bias and
+// embedding sums, dropout).
+
+TEST(CudaMath, MatmulBiasGradientMatchesCpuBitForBit) {
+  std::mt19937 rng(10);
+  const int M = 37, N = 19;
+  const std::vector<float> dout = random_floats(rng, size_t(M) * N, -1, 1), dbias0 = random_floats(rng, N, -1, 1);
+  std::vector<float> want = dbias0, got = dbias0;
+  cpu::matmul_backward(nullptr, nullptr, want.data(), dout.data(), nullptr, nullptr, M, 1, N, false);
+  for (int n = 0; n < N; ++n) got[size_t(n)] += bias_gradient(dout.data(), M, N, n);  // the kernel's thread n
+  expect_bitwise_equal(got, want);
+}
+
+// The row's Σ w·g·x is a block-tree reduction in the kernel and a SIMD reduction on the CPU, so
+// dinp agrees to fp32 rounding of that sum (nmse 1e-12); dweight, a sum in row order, bit for bit.
+TEST(CudaMath, RmsnormBackwardMatchesCpu) {
+  std::mt19937 rng(11);
+  const int rows = 7, D = 300;
+  const std::vector<float> x = random_floats(rng, size_t(rows) * D, -2, 2), w = random_floats(rng, D, 0.5f, 1.5f);
+  const std::vector<float> g = random_floats(rng, x.size(), -1, 1), dweight0 = random_floats(rng, D, -1, 1);
+  const std::vector<float> dinp0 = random_floats(rng, x.size(), -1, 1);
+  std::vector<float> y(x.size()), rstd(rows);
+  cpu::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), rows, D, 1e-6f);
+  for (bool accumulate : {false, true}) {
+    SCOPED_TRACE(accumulate ? "accumulate" : "overwrite");
+    std::vector<float> want_dx = dinp0, want_dw = dweight0, got_dx = dinp0, got_dw = dweight0;
+    cpu::rmsnorm_backward(want_dx.data(), want_dw.data(), g.data(), x.data(), w.data(), rstd.data(), rows, D,
+                          accumulate);
+    for (int i = 0; i < D; ++i)  // the dweight kernel's thread i
+      got_dw[size_t(i)] = rmsnorm_dweight_feature(got_dw[size_t(i)], g.data(), x.data(), rstd.data(), rows, D, i);
+    for (int r = 0; r < rows; ++r) {  // the dinp kernel's block r
+      const size_t o = size_t(r) * D;
+      float dot = 0.0f;
+      for (int i = 0; i < D; ++i) dot += rmsnorm_dot_term(w[size_t(i)], g[o + i], x[o + i]);
+      const float c = rmsnorm_backward_coefficient(dot, rstd[size_t(r)], D);
+      for (int i = 0; i < D; ++i) {
+        const float d = rmsnorm_dinp_element(x[o + i], g[o + i], w[size_t(i)], rstd[size_t(r)], c);
+        got_dx[o + i] = accumulate ? got_dx[o + i] + d : d;
+      }
+    }
+    expect_bitwise_equal(got_dw, want_dw);
+    EXPECT_LT(nmse(got_dx, want_dx), 1e-12);
+  }
+}
+
+TEST(CudaMath, RopeBackwardMatchesCpuBitForBit) {
+  std::mt19937 rng(12);
+  const int rows = 5, heads = 3, head_dim = 16, half = head_dim / 2, max_pos = 9;
+  const std::vector<int32_t> positions = {0, 8, 3, 3, 1};
+  const std::vector<float> cos_t = random_floats(rng, size_t(max_pos) * half, -1, 1);
+  const std::vector<float> sin_t = random_floats(rng, size_t(max_pos) * half, -1, 1);
+  std::vector<float> want = random_floats(rng, size_t(rows) * heads * head_dim, -1, 1), got = want;
+  cpu::rope_backward(want.data(), positions.data(), cos_t.data(), sin_t.data(), rows, heads, head_dim);
+  for (int64_t p = 0; p < int64_t(rows) * heads * half; ++p) {  // the kernel's pair index
+    const int i = int(p % half);
+    const int64_t row_head = p / half, table = int64_t(positions[size_t(row_head / heads)]) * half + i;
+    float* v = got.data() + row_head * head_dim;
+    rope_unrotate(v[i], v[i + half], cos_t[size_t(table)], sin_t[size_t(table)]);
+  }
+  expect_bitwise_equal(got, want);
+}
+
+// The three passes of attention_backward.cu over their index spaces (the chunking of pass 2 and
+// 3 only splits loops, it does not reorder them). probs past each row's visible prefix are NaN,
+// as the forward leaves them unwritten: neither path may read them. dv (sums of p·dout) agrees
+// bit for bit. dq and dk go through Σ_j p_j·dp_j, whose multiply-adds GCC (-march=native) fuses
+// in some iterations and not others depending on how it unrolls or vectorizes that reduction,
+// so those two are bounded by nmse 1e-12 (fp32 rounding of the same operations in the same order).
+TEST(CudaMath, AttentionBackwardMatchesCpu) {
+  std::mt19937 rng(13);
+  const int B = 2, T = 7, Hq = 4, Hkv = 2, hd = 16, group = Hq / Hkv;
+  const int64_t q_stride = int64_t(Hq) * hd, kv_stride = int64_t(Hkv) * hd;
+  const std::vector<float> q = random_floats(rng, size_t(B) * T * q_stride, -1, 1);
+  const std::vector<float> k = random_floats(rng, size_t(B) * T * kv_stride, -1, 1);
+  const std::vector<float> v = random_floats(rng, k.size(), -1, 1), dout = random_floats(rng, q.size(), -1, 1);
+  std::vector<float> out(q.size()), probs(size_t(B) * Hq * T * T, NAN);
+  cpu::attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), B, T, T, Hq, Hkv, hd);
+  std::vector<float> want_dq(q.size(), NAN), want_dk(k.size(), NAN), want_dv(k.size(), NAN);
+  cpu::attention_backward(want_dq.data(), want_dk.data(), want_dv.data(), dout.data(), q.data(), k.data(), v.data(),
+                          probs.data(), B, T, Hq, Hkv, hd);
+
+  const float scale = 1.0f / std::sqrt(float(hd));
+  auto q_offset = [&](int b, int t, int h) { return (int64_t(b) * T + t) * q_stride + int64_t(h) * hd; };
+  auto kv_offset = [&](int b, int j, int kvh) { return (int64_t(b) * T + j) * kv_stride + int64_t(kvh) * hd; };
+  auto probs_row = [&](int b, int h, int t) { return ((int64_t(b) * Hq + h) * T + t) * T; };
+  std::vector<float> dq(q.size(), NAN), dk(k.size(), NAN), dv(k.size(), NAN);
+  for (int b = 0; b < B; ++b)  // pass 1: Σ p·dp parked in dq's first element of each row
+    for (int h = 0; h < Hq; ++h)
+      for (int t = 0; t < T; ++t)
+        dq[size_t(q_offset(b, t, h))] = attention_weighted_dscore(probs.data() + probs_row(b, h, t),
+                                                                  dout.data() + q_offset(b, t, h),
+                                                                  v.data() + kv_offset(b, 0, h / group), kv_stride, t, hd);
+  for (int b = 0; b < B; ++b)  // pass 2: block (b, kvh, j)
+    for (int kvh = 0; kvh < Hkv; ++kvh)
+      for (int j = 0; j < T; ++j) {
+        const int64_t ko = kv_offset(b, j, kvh);
+        std::vector<float> acc_k(hd, 0.0f), acc_v(hd, 0.0f);
+        for (int h = kvh * group; h < (kvh + 1) * group; ++h)
+          for (int t = j; t < T; ++t) {
+            const int64_t qo = q_offset(b, t, h);
+            const float p = probs[size_t(probs_row(b, h, t) + j)];
+            const float ds = attention_dscore(p, attention_dot(dout.data() + qo, v.data() + ko, hd), dq[size_t(qo)], scale);
+            for (int d = 0; d < hd; ++d) {
+              acc_v[size_t(d)] += p * dout[size_t(qo + d)];
+              acc_k[size_t(d)] += ds * q[size_t(qo + d)];
+            }
+          }
+        for (int d = 0; d < hd; ++d) {
+          dk[size_t(ko + d)] = acc_k[size_t(d)];
+          dv[size_t(ko + d)] = acc_v[size_t(d)];
+        }
+      }
+  for (int b = 0; b < B; ++b)  // pass 3: block (b, h, t) overwrites its parked sum
+    for (int h = 0; h < Hq; ++h)
+      for (int t = 0; t < T; ++t) {
+        const int64_t qo = q_offset(b, t, h);
+        const float* p = probs.data() + probs_row(b, h, t);
+        const float weighted = dq[size_t(qo)];
+        std::vector<float> acc(hd, 0.0f);
+        for (int j = 0; j <= t; ++j) {
+          const float* vj = v.data() + kv_offset(b, j, h / group);
+          const float* kj = k.data() + kv_offset(b, j, h / group);
+          const float ds = attention_dscore(p[j], attention_dot(dout.data() + qo, vj, hd), weighted, scale);
+          for (int d = 0; d < hd; ++d) acc[size_t(d)] += ds * kj[d];
+        }
+        for (int d = 0; d < hd; ++d) dq[size_t(qo + d)] = acc[size_t(d)];
+      }
+  EXPECT_LT(nmse(dq, want_dq), 1e-12);
+  EXPECT_LT(nmse(dk, want_dk), 1e-12);
+  expect_bitwise_equal(dv, want_dv);
+}
+
+TEST(CudaMath, SwigluBackwardMatchesCpuBitForBit) {
+  std::mt19937 rng(14);
+  const size_t n = 513;
+  const std::vector<float> g = random_floats(rng, n, -6, 6), u = random_floats(rng, n, -2, 2);
+  const std::vector<float> dout = random_floats(rng, n, -1, 1);
+  std::vector<float> want_dg(n), want_du(n), got_dg(n), got_du(n);
+  cpu::swiglu_backward(want_dg.data(), want_du.data(), dout.data(), g.data(), u.data(), int64_t(n));
+  for (size_t i = 0; i < n; ++i) {
+    const SwigluGrad d = swiglu_backward_element(g[i], u[i], dout[i]);
+    got_dg[i] = d.dgate;
+    got_du[i] = d.dup;
+  }
+  expect_bitwise_equal(got_dg, want_dg);
+  expect_bitwise_equal(got_du, want_du);
+}
+
+// Repeated tokens (the same row added several times) are the case atomics would reorder.
+TEST(CudaMath, EmbeddingBackwardMatchesCpuBitForBitWithRepeatedTokens) {
+  std::mt19937 rng(15);
+  const int V = 11, D = 36, n = 40;
+  std::vector<int32_t> tokens(n);
+  for (int32_t& t : tokens) t = int32_t(rng() % 4);  // 40 tokens over 4 ids
+  tokens[7] = V - 1;
+  const std::vector<float> dout = random_floats(rng, size_t(n) * D, -1, 1);
+  const std::vector<float> table0 = random_floats(rng, size_t(V) * D, -1, 1);
+  std::vector<float> want = table0, got = table0;
+  cpu::embedding_backward(want.data(), dout.data(), tokens.data(), n, D);
+  for (int d = 0; d < D; ++d) embedding_backward_feature(got.data(), dout.data(), tokens.data(), n, D, d);
+  expect_bitwise_equal(got, want);
+}
+
+// The kernel's thread b owns Philox block b (elements 4b .. 4b+3); n = 1027 ends on a partial
+// block, and the op runs in place as the LoRA backward calls it.
+TEST(CudaMath, LoraDropoutMatchesCpuBitForBit) {
+  std::mt19937 rng(16);
+  const int64_t n = 1027;
+  const std::vector<float> x = random_floats(rng, size_t(n), -1, 1);
+  for (float p : {0.0f, 0.05f, 0.5f}) {
+    SCOPED_TRACE("p " + std::to_string(p));
+    std::vector<float> want(size_t(n), NAN), in_place = x, got(size_t(n), NAN);
+    cpu::lora_dropout(want.data(), x.data(), n, 0x1234abcdull, 6, p);
+    cpu::lora_dropout(in_place.data(), in_place.data(), n, 0x1234abcdull, 6, p);
+    const float keep_scale = 1.0f / (1.0f - p);
+    for (int64_t b = 0; b < (n + 3) / 4; ++b) {
+      const PhiloxCounter draws = philox_dropout_bits4(0x1234abcdull, 6, uint64_t(b));
+      for (int64_t i = 4 * b; i < std::min(n, 4 * b + 4); ++i)
+        got[size_t(i)] = dropout_element(x[size_t(i)], draws.w[i % 4], p, keep_scale);
+    }
+    expect_bitwise_equal(got, want);
+    expect_bitwise_equal(in_place, want);
+    if (p == 0.0f) expect_bitwise_equal(got, x);  // nothing dropped, scale 1
+  }
 }
 
 }  // namespace

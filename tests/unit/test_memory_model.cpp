@@ -11,11 +11,13 @@
 
 #include "framework/core/error.h"
 #include "framework/memory/memory_report.h"
+#include "framework/methods/lora.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
 #include "framework/quant/quantized_model.h"
 #include "framework/train/adamw.h"
 #include "framework/train/zo_reduce.h"
+#include "kernels/ops.h"
 
 namespace qzo {
 namespace {
@@ -125,10 +127,49 @@ TEST(MemoryModel, FullFineTuningWithSgdPeaksWithinTenPercentOfThePrediction) {
   expect_ft_step_within_ten_percent(false);
 }
 
+// QLoRA as configs/qlora-paper.yaml trains it: an NF4 base with double-quantized absmax, fp32
+// adapters r 8 on q_proj and v_proj with dropout 0.05, one backprop step through the frozen
+// base (the cross-entropy of the labelled rows) and one AdamW step; with and without
+// activation checkpointing.
+void expect_qlora_step_within_ten_percent(bool checkpointing) {
+  const std::unique_ptr<Backend> be = make_backend("cpu");
+  QuantizedModel qm = QuantizedModel::quantize(Model::load(kModel, DType::F32, *be), QuantSpec::parse("nf4:double_quant=true"));
+  MemoryRun run = quickstart_run(DType::F32);
+  run.activation_checkpointing = checkpointing;
+  LoraSpec lora;
+  lora.rank = run.lora.rank;
+  lora.targets = run.lora.targets;
+  lora.dropout = run.lora.dropout;
+  be->memory().reset_peaks();
+  LoraParameters params(qm.model(), std::make_unique<QuantizedWeights>(qm), lora, 3, OptimizerOptions{});
+  const Batch batch = classification_batch(tiny_config());
+  std::vector<int32_t> targets;  // the labelled rows' targets, in row order as the head sees them
+  for (int32_t t : batch.targets)
+    if (t >= 0) targets.push_back(t);
+  std::vector<float> loss(targets.size()), scale(targets.size(), 1.0f / float(targets.size()));
+  const HeadLoss cross_entropy = [&](float* logits, int R, int V) {
+    ops::cross_entropy_forward_backward(cpu_backend(), loss.data(), logits, targets.data(), R, V, scale.data());
+    return 0.0;
+  };
+  BackpropOptions options;
+  options.activation_checkpointing = checkpointing;
+  qm.model().backprop(batch, *params.training_source(9), cross_entropy, params.gradient_targets(), options);
+  params.optimizer_step(1e-4f);
+  expect_within_ten_percent(be->memory(), predict_memory(tiny_config(), MemoryMethod::Qlora, run),
+                            checkpointing ? "qlora (checkpointing)" : "qlora");
+}
+
+TEST(MemoryModel, QloraStepOnTheNf4DefaultModelPeaksWithinTenPercentOfThePrediction) {
+  expect_qlora_step_within_ten_percent(false);
+}
+
+TEST(MemoryModel, QloraStepWithActivationCheckpointingPeaksWithinTenPercentOfThePrediction) {
+  expect_qlora_step_within_ten_percent(true);
+}
+
 // QLoRA's prediction, term by term from the layout it assumes (memory_model.cpp qlora_terms):
 // an NF4 base with double-quantized absmax, fp32 adapters r·(in + out) on q_proj and v_proj,
-// their gradients and AdamW moments, and full fine-tuning's backprop activations. When the
-// qlora method trains, its measured step joins the ones above.
+// their gradients and AdamW moments, and full fine-tuning's backprop activations.
 TEST(MemoryModel, QloraPredictsAnNf4BaseWithFp32AdaptersTheirGradientsAndAdamW) {
   const ModelConfig c = tiny_config();  // D 192, F 512, 4 layers, q 192, kv 64, vocab 4096, tied
   const MemoryRun run = quickstart_run(DType::F32);
