@@ -1,10 +1,12 @@
-// Memory of one zeroth-order step at Llama-2 7B / 13B shapes on the CPU: builds the model
-// layer by layer with random weights (int4 RTN g128 codes for QZO, bf16 weights for MeZO; never
-// an fp32 copy of the model), runs ONE step (two perturbed forwards + the update, through
-// zo_step) and writes a JSON record (docs/results/memory/records/): the machine, the shape, the
-// allocator's peaks by component, the step's own peak RSS (reset at its start), the step time,
-// and what `qzo memory` predicts for every method at that shape.
-//   bench_memory_at_scale --model 7b|13b|tiny --method qzo|mezo [--batch 1] [--seq 64]
+// Memory of one training step at Llama-2 7B / 13B shapes on the CPU: builds the model layer by
+// layer with random weights (int4 RTN g128 codes for QZO, bf16 weights for MeZO, a double-
+// quantized NF4 base with fp32 embeddings and head for QLoRA; never an fp32 copy of the model),
+// runs ONE step (QZO/MeZO: two perturbed forwards + the update, through zo_step; QLoRA: one
+// backprop through the frozen base into the r 8 adapters and one AdamW step, through
+// backprop_step) and writes a JSON record (docs/results/memory/records/): the machine, the
+// shape, the allocator's peaks by component, the step's own peak RSS (reset at its start), the
+// step time, and what `qzo memory` predicts for every method at that shape.
+//   bench_memory_at_scale --model 7b|13b|tiny --method qzo|mezo|qlora [--batch 1] [--seq 64]
 //                         [--threads 2] [--out FILE.json]
 // Goals (issue 13): QZO peak RSS <= 4.5 GB at 7B and <= 8 GB at 13B (GB = 1e9 bytes).
 #include <malloc.h>
@@ -22,13 +24,16 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/common/random_dense_model.h"
+#include "bench/common/random_nf4_model.h"
 #include "bench/common/random_quantized_model.h"
 #include "framework/core/paths.h"
 #include "framework/core/process_memory.h"
 #include "framework/core/threads.h"
 #include "framework/memory/memory_report.h"
+#include "framework/methods/lora.h"
 #include "framework/methods/mezo.h"
 #include "framework/methods/qzo.h"
+#include "framework/train/backprop_step.h"
 #include "framework/train/zo_reduce.h"
 
 using namespace qzo;
@@ -68,7 +73,8 @@ Args parse_args(int argc, char** argv) {
     else if (flag == "--out") a.out = value();
     else usage_error("unknown flag '" + flag + "' (see the top of bench/bench_memory_at_scale.cpp)");
   }
-  if (a.method != "qzo" && a.method != "mezo") usage_error("--method is qzo or mezo, not '" + a.method + "'");
+  if (a.method != "qzo" && a.method != "mezo" && a.method != "qlora")
+    usage_error("--method is qzo, mezo or qlora, not '" + a.method + "'");
   return a;
 }
 
@@ -113,7 +119,23 @@ Batch classification_batch(const ModelConfig& c, int B, int T, uint64_t seed) {
   return batch;
 }
 
-// The step the record describes, as `qzo memory` takes it.
+// The classification examples of that batch as the backprop methods' task objective takes
+// them: each row is a prompt whose last position scores two single-token candidates (a
+// verbalizer pair, the gold one first).
+std::vector<EncodedExample> classification_examples(const Batch& batch, const ModelConfig& c) {
+  std::vector<EncodedExample> examples(size_t(batch.B));
+  for (int b = 0; b < batch.B; ++b) {
+    EncodedExample& e = examples[size_t(b)];
+    e.prompt.assign(batch.tokens.begin() + size_t(b) * batch.T, batch.tokens.begin() + size_t(b + 1) * batch.T);
+    const int32_t gold = batch.targets[size_t(b + 1) * batch.T - 1];
+    e.candidates = {{gold}, {int32_t((gold + 1) % c.vocab_size)}};
+    e.label = 0;
+  }
+  return examples;
+}
+
+// The step the record describes, as `qzo memory` takes it (one run for every method: QLoRA's
+// settings are run.lora, configs/qlora-paper.yaml's r 8, alpha 16, q_proj + v_proj, dropout 0.05).
 MemoryRun memory_run(const Args& a) {
   MemoryRun run;
   run.batch = a.batch;
@@ -163,32 +185,121 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The built model and the trainable set a step moves.
+// QLoRA's base as configs/qlora-paper.yaml loads it: NF4 blocks of 64, double-quantized absmax.
+const char* const kQloraBase = "nf4:group_size=64,double_quant=true";
+
+// The built model and the trainable set a step moves (zo for QZO and MeZO, lora for QLoRA).
 struct Built {
   std::unique_ptr<bench::RandomModel> quantized;
   std::unique_ptr<Model> dense;
-  std::unique_ptr<ZoParameters> params;
+  std::unique_ptr<ZoParameters> zo;
+  std::unique_ptr<LoraParameters> lora;
   double seconds = 0;
 };
+
+LoraSpec lora_spec(const LoraShape& shape) {
+  LoraSpec s;
+  s.rank = shape.rank;
+  s.alpha = 16.0f;
+  s.dropout = shape.dropout;
+  s.targets = shape.targets;
+  return s;
+}
 
 Built build(const Args& a, const ModelConfig& config, const MemoryRun& run, Backend& be) {
   const auto t0 = std::chrono::steady_clock::now();
   Built b;
   if (a.method == "qzo") {
     b.quantized = std::make_unique<bench::RandomModel>(bench::random_quantized_model(config, run.quant, run.storage, be, 7));
-    b.params = std::make_unique<QzoParameters>(b.quantized->model, 1e-7f);
-  } else {
+    b.zo = std::make_unique<QzoParameters>(b.quantized->model, 1e-7f);
+  } else if (a.method == "mezo") {
     b.dense = std::make_unique<Model>(bench::random_dense_model(config, run.storage, be, 7));
-    b.params = std::make_unique<MezoParameters>(*b.dense);
+    b.zo = std::make_unique<MezoParameters>(*b.dense);
+  } else {
+    b.quantized = std::make_unique<bench::RandomModel>(
+        bench::random_nf4_model(config, QuantSpec::parse(kQloraBase), DType::F32, be, 7));
+    const QuantizedModel& qm = b.quantized->model;
+    b.lora = std::make_unique<LoraParameters>(qm.model(), std::make_unique<QuantizedWeights>(qm), lora_spec(run.lora),
+                                              /*init_seed=*/3, OptimizerOptions{});
   }
   b.seconds = seconds_since(t0);
   return b;
+}
+
+// What one step reports besides its memory: the losses and the gradient (ZO: the projected
+// gradient; backprop: the global gradient norm before clipping).
+struct StepOutcome {
+  nlohmann::json fields;
+  std::string line;
+  bool ok = false;
+};
+
+std::string printed(const char* f, double a, double b, double c) {
+  char text[160];
+  std::snprintf(text, sizeof text, f, a, b, c);
+  return text;
+}
+
+StepOutcome zo_one_step(ZoParameters& params, const Batch& batch) {
+  const Model& model = params.model();
+  const Objective objective = [&](const WeightSource& w) {
+    const LossSums s = model.forward_loss(batch, &w);
+    return LocalLoss{s.total_loss, double(s.total_count), double(batch.B) * batch.T};
+  };
+  ZoOptions zo;
+  zo.eps = 1e-3f;
+  auto comm = make_local_communicator();
+  const ZoStepResult r = zo_step(params, objective, /*run_seed=*/1, /*step=*/0, /*lr=*/1e-6, zo, *comm);
+  StepOutcome o;
+  o.fields = {{"loss_plus", r.loss_plus[0]}, {"loss_minus", r.loss_minus[0]}, {"projected_grad", r.raw_grad[0]}};
+  o.line = printed("loss+ %.4f loss- %.4f d %+.3e", r.loss_plus[0], r.loss_minus[0], r.raw_grad[0]);
+  o.ok = std::isfinite(r.loss_plus[0]) && !r.skipped;
+  if (!o.ok) o.line += " (NON-FINITE: skipped)";
+  return o;
+}
+
+// The trainer's QLoRA step (configs/qlora-paper.yaml): zero the gradients, backprop the task
+// objective (the candidates' cross-entropy at the labelled row) through the frozen NF4 base with
+// dropout on the adapters' input, clip the global norm at 1.0, one AdamW step at lr 1e-4.
+StepOutcome qlora_one_step(LoraParameters& params, const Batch& batch, const ModelConfig& config) {
+  const std::vector<EncodedExample> shard = classification_examples(batch, config);
+  BackpropStepOptions options;
+  options.max_grad_norm = 1.0;
+  auto comm = make_local_communicator();
+  const ZoStepResult r = backprop_step(params, shard, /*generation=*/false, /*run_seed=*/1, /*step=*/0, /*lr=*/1e-4,
+                                       options, *comm);
+  StepOutcome o;
+  const double steps = double(params.optimizer_steps());
+  o.fields = {{"loss", r.loss_plus[0]},
+              {"gradient_norm", r.raw_grad[0]},
+              {"optimizer_steps", params.optimizer_steps()}};
+  o.line = printed("loss %.4f |g| %.3e (%g AdamW step)", r.loss_plus[0], r.raw_grad[0], steps);
+  o.ok = std::isfinite(r.loss_plus[0]) && !r.skipped && steps == 1;
+  if (!o.ok) o.line += " (NON-FINITE or skipped)";
+  return o;
 }
 
 nlohmann::json peaks_json(const MemoryStats& m) {
   nlohmann::json j;
   for (int c = 0; c < kMemoryComponents; ++c) j[memory_component_name(MemoryComponent(c))] = m.peak[c];
   return j;
+}
+
+// The step's allocator peaks beside the prediction, component by component.
+void print_table(const std::string& shape, const std::string& method, const MemoryStats& mem,
+                 const nlohmann::json& predicted) {
+  std::printf("| shape | method | component | allocator peak | predicted | difference |\n|---|---|---|---|---|---|\n");
+  auto row = [&](const std::string& what, double got, double want) {
+    char diff[32] = "0";
+    if (want != 0) std::snprintf(diff, sizeof diff, "%+.2f%%", 100.0 * (got - want) / want);
+    std::printf("| %s | %s | %s | %s | %s | %s |\n", shape.c_str(), method.c_str(), what.c_str(),
+                memory_bytes_text(got).c_str(), memory_bytes_text(want).c_str(), diff);
+  };
+  for (int c = 0; c < kMemoryComponents; ++c) {
+    const std::string name = memory_component_name(MemoryComponent(c));
+    row(name, double(mem.peak[c]), predicted[name].get<double>());
+  }
+  row("total", double(mem.peak_total), predicted["total"].get<double>());
 }
 
 }  // namespace
@@ -207,14 +318,6 @@ int main(int argc, char** argv) try {
   // from what the model holds, not from the allocator's cache of the build.
   malloc_trim(0);
   const Batch batch = classification_batch(config, a.batch, a.seq, 11);
-  const Model& model = built.params->model();
-  const Objective objective = [&](const WeightSource& w) {
-    const LossSums s = model.forward_loss(batch, &w);
-    return LocalLoss{s.total_loss, double(s.total_count), double(batch.B) * batch.T};
-  };
-  ZoOptions zo;
-  zo.eps = 1e-3f;
-  auto comm = make_local_communicator();
 
   // The step's own accounting: the allocator's peaks and the process's resident peak from here.
   be.memory().reset_peaks();
@@ -222,7 +325,7 @@ int main(int argc, char** argv) try {
   const size_t rss_start = current_rss_bytes();
   const double load_at_start = load_average();
   const auto t0 = std::chrono::steady_clock::now();
-  const ZoStepResult r = zo_step(*built.params, objective, /*run_seed=*/1, /*step=*/0, /*lr=*/1e-6, zo, *comm);
+  const StepOutcome r = built.zo ? zo_one_step(*built.zo, batch) : qlora_one_step(*built.lora, batch, config);
   const double step_s = seconds_since(t0);
   const size_t rss_peak = run_peak_rss_bytes();
   const MemoryStats mem = be.memory();
@@ -242,31 +345,20 @@ int main(int argc, char** argv) try {
         {"step_seconds", step_s},
         {"load_average", load_at_start},
         {"build_seconds", built.seconds},
-        {"threads", a.threads},
-        {"loss_plus", r.loss_plus[0]},
-        {"loss_minus", r.loss_minus[0]},
-        {"projected_grad", r.raw_grad[0]}}},
+        {"threads", a.threads}}},
       {"predicted", prediction_json(config, run)}};
   record["run"]["method"] = a.method;
+  record["measured"].update(r.fields);
   const std::string text = record.dump(2) + "\n";
   if (!a.out.empty()) write_text_file_atomically(a.out, text);
 
-  const nlohmann::json& p = record["predicted"][a.method];
-  std::printf("| shape | method | weights | trainable | activations | workspace | allocator peak | predicted | peak RSS | "
-              "RSS at start | step s | build s |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-  using MC = MemoryComponent;
-  std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f |\n", record["shape"]["name"].get<std::string>().c_str(),
-              a.method.c_str(), memory_bytes_text(double(mem.peak_of(MC::Weights))).c_str(),
-              memory_bytes_text(double(mem.peak_of(MC::Trainable))).c_str(),
-              memory_bytes_text(double(mem.peak_of(MC::Activations))).c_str(),
-              memory_bytes_text(double(mem.peak_of(MC::Workspace))).c_str(),
-              memory_bytes_text(double(mem.peak_total)).c_str(), memory_bytes_text(p["total"].get<double>()).c_str(),
+  print_table(record["shape"]["name"].get<std::string>(), a.method, mem, record["predicted"][a.method]);
+  std::printf("peak RSS %s (at start %s) | step %.1f s (load %.1f) | build %.1f s\n",
               memory_bytes_text(double(rss_peak)).c_str(), memory_bytes_text(double(rss_start)).c_str(), step_s,
-              built.seconds);
-  std::printf("loss+ %.4f loss- %.4f d %+.3e%s; rss reset: %s%s\n", r.loss_plus[0], r.loss_minus[0], r.raw_grad[0],
-              r.skipped ? " (NON-FINITE: skipped)" : "", rss_reset ? "yes" : "NO (process high-water mark)",
+              load_at_start, built.seconds);
+  std::printf("%s; rss reset: %s%s\n", r.line.c_str(), rss_reset ? "yes" : "NO (process high-water mark)",
               a.out.empty() ? "" : ("; record: " + a.out).c_str());
-  return std::isfinite(r.loss_plus[0]) && !r.skipped ? 0 : 1;
+  return r.ok ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_memory_at_scale: %s\n", e.what());
   return 1;

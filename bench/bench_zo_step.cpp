@@ -15,21 +15,14 @@
 #include "framework/methods/qzo.h"
 #include "framework/train/zo_reduce.h"
 #include "framework/train/task_encoding.h"
+#include "bench/common/step_bench.h"
 
 using namespace qzo;
+using qzo::bench::default_shaped_model;
+using qzo::bench::median;
+using qzo::bench::seconds_of;
 
 namespace {
-
-double seconds_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // Forward and ZO step timed alternately, so that load from other processes drifts into both
 // alike; the ratio is the median of the per-pair ratios.
@@ -55,15 +48,6 @@ void compare(const char* label, ZoParameters& params, const std::vector<EncodedE
   std::printf("%-22s %12.1f %12.1f %8.2f\n", label, median(fwd) * 1e3, median(zs) * 1e3, median(ratio));
 }
 
-Model default_shaped_model(const std::string& dir) {
-  if (file_exists(dir + "/config.json")) return Model::load(dir);
-  ModelConfig c;
-  c.vocab_size = 4096; c.hidden_size = 192; c.intermediate_size = 512; c.num_hidden_layers = 4;
-  c.num_attention_heads = 6; c.num_key_value_heads = 2; c.head_dim = 32; c.max_position_embeddings = 256;
-  c.tie_word_embeddings = true;
-  return Model::init(c, 1);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,13 +55,7 @@ int main(int argc, char** argv) {
   set_compute_threads(argc > 2 ? std::atoi(argv[2]) : 0);
   const int reps = argc > 3 ? std::atoi(argv[3]) : 9;
   const int B = 16, T = 128;
-  std::mt19937 rng(7);
-  std::vector<EncodedExample> batch(B);
-  for (auto& e : batch) {
-    for (int t = 0; t < T; ++t) e.prompt.push_back(static_cast<int32_t>(rng() % 4000 + 2));
-    e.candidates = {{100}, {200}};
-    e.label = static_cast<int>(rng() % 2);
-  }
+  const std::vector<EncodedExample> batch = bench::spam_shaped_batch(B, T);
   EncodingOptions opts;
   opts.batch_rows = B;
   auto comm = make_local_communicator();

@@ -6,15 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "bench/common/bench_rng.h"
 #include "framework/core/error.h"
 
 namespace qzo::bench {
 
-namespace {
-
-// `n` values stored as `storage`, converted from fp32 a block at a time (never n fp32 values).
-std::vector<uint8_t> random_values(size_t n, bool norm, bool bias, DType storage, Rng& rng) {
+std::vector<uint8_t> random_dense_values(size_t n, bool norm, bool bias, DType storage, Rng& rng) {
   constexpr size_t kBlock = size_t(1) << 20;
   const float a = 0.02f * 1.7320508f;  // uniform(-a, a) has std 0.02
   std::vector<uint8_t> bytes(n * dtype_size(storage));
@@ -27,8 +23,6 @@ std::vector<uint8_t> random_values(size_t n, bool norm, bool bias, DType storage
   return bytes;
 }
 
-}  // namespace
-
 Model random_dense_model(const ModelConfig& config, DType storage, Backend& backend, uint64_t seed) {
   if (storage != DType::BF16 && storage != DType::F16 && storage != DType::F32)
     fail("bench: dense weights are bf16, f16 or f32, not " + dtype_name(storage));
@@ -39,13 +33,13 @@ Model random_dense_model(const ModelConfig& config, DType storage, Backend& back
     const bool norm = p.name.find("norm.weight") != std::string::npos, bias = p.shape.size() == 1 && !norm;
     p.dtype = storage;
     if (p.shape.size() == 1) {
-      const std::vector<uint8_t> v = random_values(size_t(p.numel()), norm, bias, storage, rng);
+      const std::vector<uint8_t> v = random_dense_values(size_t(p.numel()), norm, bias, storage, rng);
       p.values = upload_buffer(backend, v.data(), v.size(), MemoryComponent::Weights);
       continue;
     }
     auto it = values_of_shape.find(p.shape);
     if (it == values_of_shape.end())
-      it = values_of_shape.emplace(p.shape, random_values(size_t(p.numel()), false, false, storage, rng)).first;
+      it = values_of_shape.emplace(p.shape, random_dense_values(size_t(p.numel()), false, false, storage, rng)).first;
     p.values = upload_buffer(backend, it->second.data(), it->second.size(), MemoryComponent::Weights);
   }
   return model;

@@ -598,12 +598,13 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
                   "trainable values, %s for all weights)\n",
                   summary["bytes_reduced_per_step"].get<double>(), format_bytes(4.0 * double(params->size())).c_str(),
                   params->size(), format_bytes(4.0 * double(model.num_parameters())).c_str());
-    std::printf("memory on %s (allocator peaks): weights %s | trainable %s | activations %s | workspace %s | total %s\n",
-                loaded.backend->name().c_str(), format_bytes(double(mem.peak_of(MemoryComponent::Weights))).c_str(),
-                format_bytes(double(mem.peak_of(MemoryComponent::Trainable))).c_str(),
-                format_bytes(double(mem.peak_of(MemoryComponent::Activations))).c_str(),
-                format_bytes(double(mem.peak_of(MemoryComponent::Workspace))).c_str(),
-                format_bytes(double(mem.peak_total)).c_str());
+    std::string components;
+    for (int c = 0; c < kMemoryComponents; ++c)
+      components += std::string(memory_component_name(MemoryComponent(c))) + " " + format_bytes(double(mem.peak[c])) + " | ";
+    std::printf("memory on %s (allocator peaks): %stotal %s | peak RSS %s%s\n", loaded.backend->name().c_str(),
+                components.c_str(), format_bytes(double(mem.peak_total)).c_str(),
+                format_bytes(double(summary["memory"]["peak_rss_bytes"].get<size_t>())).c_str(),
+                rss_reset ? " (this run's)" : " (the process's: the reset was refused)");
     std::printf("summary: %s/summary.json\n", run_dir.c_str());
   }
   return summary;

@@ -18,31 +18,13 @@
 #include "tests/support/error_of.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/grad_check.h"
+#include "tests/support/tiny_model.h"
 
 namespace qzo {
 namespace {
 
-ModelConfig tiny_config() {
-  ModelConfig c;
-  c.vocab_size = 11;
-  c.hidden_size = 8;
-  c.intermediate_size = 12;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 4;
-  c.max_position_embeddings = 16;
-  return c;
-}
-
-Batch tiny_batch() {
-  Batch b;
-  b.B = 2;
-  b.T = 5;
-  b.tokens = {1, 4, 2, 9, 3, 5, 5, 0, 10, 7};
-  b.targets = {-1, 2, 9, 3, 6, -1, -1, 10, 7, 1};
-  return b;
-}
+using testing::tiny_batch;
+using testing::tiny_config;
 
 QuantizedModel nf4_tiny() {
   return QuantizedModel::quantize(Model::init(tiny_config(), 7, 0.5f), QuantSpec::parse("nf4:group_size=4"));
