@@ -48,11 +48,28 @@ def is_task_file(value):
     return "/" in value or value.endswith(".yaml")
 
 
+BACKPROP = ("qlora", "ft")
+BACKPROP_KEYS = {"method.activation_checkpointing", "optim.optimizer", "optim.max_grad_norm", "optim.beta1",
+                 "optim.beta2", "optim.weight_decay"}
+ZO_KEYS = {"method.update", "method.eps", "method.n_perturbations", "method.clip_threshold", "method.scale_floor"}
+
+
+def acts_on(key, method):
+    """report_rows.cpp's rule: a swept key stays out of the label of a method it does not act on."""
+    if key.startswith("method.lora_"):
+        return method == "qlora"
+    if key in BACKPROP_KEYS:
+        return method in BACKPROP
+    if key in ZO_KEYS:
+        return method not in BACKPROP
+    return True
+
+
 def row_label(run):
     """The row of `qzo report` (framework/report/report_rows.cpp): the same keys, same order."""
     label = f"{run['method']} / {run['quantizer']}"
     for key, value in sorted(run["labels"].items()):  # nlohmann::json objects iterate sorted
-        if key in FOLDED or key.startswith("quant."):
+        if key in FOLDED or key.startswith("quant.") or not acts_on(key, run["method"]):
             continue
         if key == "task.name":
             if isinstance(value, str) and is_task_file(value):
@@ -123,9 +140,10 @@ def mean_curve(runs, column, window):
     return np.mean([c[:n] for c in curves], axis=0)
 
 
-def save(fig, out_dir, name):
+def save(fig, out_dir, name, bottom=None):
+    """bottom: the figure fraction kept free below the panels (a legend placed there)."""
     path = os.path.join(out_dir, name)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, bottom or 0, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(path)
@@ -273,16 +291,25 @@ def curve_points(runs):
 
 
 def forwards_per_step(config_yaml):
-    """2 x perturbations x batch, read from the logged resolved config."""
+    """2 x perturbations x batch (ZO), or 3 x batch for a backprop step (4 with activation
+    checkpointing), read from the logged resolved config, as the report counts them."""
     try:
         config = yaml.safe_load(config_yaml) or {}
-        return 2 * int(config.get("method", {}).get("n_perturbations", 1)) * int(config.get("optim", {}).get("batch_size", 0))
+        method = config.get("method", {})
+        batch = int(config.get("optim", {}).get("batch_size", 0))
+        if method.get("name") in BACKPROP:
+            return (4 if method.get("activation_checkpointing") else 3) * batch
+        return 2 * int(method.get("n_perturbations", 1)) * batch
     except (yaml.YAMLError, AttributeError, TypeError, ValueError):
         return 0
 
 
 def plot_acc_vs_compute(rows, out_dir):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    legend_lines = (sum(1 for runs in rows.values() if curve_points(runs)) + 1) // 2
+    legend_height = 0.3 + 0.17 * legend_lines  # inches, the legend below both panels
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2 + legend_height), sharey=True)
+    for ax in axes:  # up to 20 distinct colours: a methods sweep has more rows than tab10 has
+        ax.set_prop_cycle(color=plt.cm.tab20.colors)
     drawn = False
     for label, runs in rows.items():
         by_step = curve_points(runs)
@@ -308,9 +335,9 @@ def plot_acc_vs_compute(rows, out_dir):
     axes[0].set_xlabel("example-forward passes of training (thousands)")
     axes[1].set_xlabel("training seconds (steps only)")
     axes[0].set_ylabel("eval score along training (mean ± 95% CI)")
-    axes[0].legend(fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, loc="lower center", ncol=2, frameon=False)
     fig.suptitle("Compute-matched: the eval split scored along training (never used to select)")
-    save(fig, out_dir, "acc-vs-compute.png")
+    save(fig, out_dir, "acc-vs-compute.png", bottom=legend_height / (4.2 + legend_height))
 
 
 def main():

@@ -15,10 +15,15 @@ out=${1:-runs/reproduce-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 launch/setup.sh
 experiments=(prompt-spam prompt-fine-foods quickstart methods fine-foods ddc-ablation quantizer-ablation)
+# The sweep files of each experiment's one log: the methods table's backprop baselines have
+# their own file (its keys would rename methods.yaml's runs), logged into the same file.
+sweeps_of() { if [ "$1" = methods ]; then echo "methods methods-backprop"; else echo "$1"; fi; }
 for name in "${experiments[@]}"; do
   echo "reproduce: $name"
-  launch/mpirun.sh -n "${QZO_RANKS:-2}" -- sweep "experiments/$name.yaml" --out "$out/$name.h5" \
-    --set log.dir="$out/runs" >"$out/$name.log" 2>&1 || { tail -20 "$out/$name.log"; exit 1; }
+  for sweep in $(sweeps_of "$name"); do
+    launch/mpirun.sh -n "${QZO_RANKS:-2}" -- sweep "experiments/$sweep.yaml" --out "$out/$name.h5" \
+      --set log.dir="$out/runs" >>"$out/$name.log" 2>&1 || { tail -20 "$out/$name.log"; exit 1; }
+  done
   build/qzo report "$out/$name.h5" --out "$out/$name.md"
   # The metric table only: times and memory are the machine's, not the result's.
   committed="docs/results/$name/report.md"
@@ -36,7 +41,7 @@ done
 # the machine's.
 echo "reproduce: memory"
 mkdir -p "$out/memory/records"
-for shape_method in "7b qzo" "13b qzo" "7b mezo"; do
+for shape_method in "7b qzo" "13b qzo" "7b mezo" "7b qlora" "13b qlora"; do
   read -r shape method <<<"$shape_method"
   build/bench_memory_at_scale --model "$shape" --method "$method" \
     --out "$out/memory/records/llama-2-$shape-$method.json" >>"$out/memory.log" 2>&1 || { tail -20 "$out/memory.log"; exit 1; }

@@ -32,6 +32,7 @@ std::optional<QuantizedModel> quantized_base(const std::string& path, const std:
 }
 
 void merge(const MergeOptions& o) {
+  if (!fs::is_directory(o.adapter)) fail("--adapter: " + o.adapter + " is not a folder (expected a PEFT adapter folder)");
   const AdapterBase recorded = read_adapter_base(o.adapter);
   const std::string base = o.base.empty() ? recorded.model_path : o.base;
   if (base.empty()) fail("--base: " + o.adapter + " has no qzo_base.json naming its base model; pass --base");

@@ -30,10 +30,28 @@ bool folded_into_row(const std::string& key, const nlohmann::json& value) {
 
 bool tuned_on_dev(const std::string& key) { return key == "optim.lr" || key == "method.n_perturbations"; }
 
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// A swept key that does not act on a run's method stays out of its label (a sweep over
+// methods zips every key for every run): LoRA's keys act on qlora only, the optimizer's on the
+// backprop methods, the estimator's on the zeroth-order ones.
+bool acts_on(const std::string& key, const std::string& method) {
+  const bool backprop = method == "qlora" || method == "ft";
+  if (starts_with(key, "method.lora_")) return method == "qlora";
+  if (key == "method.activation_checkpointing" || key == "optim.optimizer" || key == "optim.max_grad_norm" ||
+      key == "optim.beta1" || key == "optim.beta2" || key == "optim.weight_decay")
+    return backprop;
+  if (key == "method.update" || key == "method.eps" || key == "method.n_perturbations" ||
+      key == "method.clip_threshold" || key == "method.scale_floor")
+    return !backprop;
+  return true;
+}
+
 std::string row_label(const LoggedRun& run, bool with_tuned_keys) {
   std::string label = run.info.method + " / " + run.info.quantizer;
   for (const auto& [key, value] : run.labels.items()) {
-    if (folded_into_row(key, value) || (!with_tuned_keys && tuned_on_dev(key))) continue;
+    if (folded_into_row(key, value) || (!with_tuned_keys && tuned_on_dev(key)) || !acts_on(key, run.info.method))
+      continue;
     if (key == "task.name") {
       label += ", prompt=" + std::filesystem::path(value.get<std::string>()).stem().string();
       continue;
@@ -45,6 +63,14 @@ std::string row_label(const LoggedRun& run, bool with_tuned_keys) {
 }
 
 }  // namespace
+
+// When a row's first run started (ISO 8601, so text order is time order; "" when not logged).
+std::string first_start(const Row& row) {
+  std::string first;
+  for (const LoggedRun* r : row.runs)
+    if (!r->start_time.empty() && (first.empty() || r->start_time < first)) first = r->start_time;
+  return first;
+}
 
 Groups group_runs(std::vector<const LoggedRun*> runs) {
   std::stable_sort(runs.begin(), runs.end(), [](const LoggedRun* a, const LoggedRun* b) {
@@ -65,6 +91,10 @@ Groups group_runs(std::vector<const LoggedRun*> runs) {
     g.rows[it->second].runs.push_back(run);
     if (seen_tasks.insert(run->info.task).second) g.tasks.emplace_back(run->info.task, run->info.metric);
   }
+  // Rows in the order they ran: a log that several sweep files wrote (methods.yaml, then
+  // methods-backprop.yaml) lists each file's rows together, each in its file's order.
+  std::stable_sort(g.rows.begin(), g.rows.end(),
+                   [](const Row& a, const Row& b) { return first_start(a) < first_start(b); });
   return g;
 }
 
