@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/llama_shapes.h"
 #include "bench/common/random_dense_model.h"
 #include "bench/common/random_nf4_model.h"
 #include "bench/common/random_quantized_model.h"
@@ -78,32 +79,10 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
-// Llama-2's shapes (HF config.json of meta-llama/Llama-2-7b-hf and -13b-hf).
-ModelConfig llama2(int hidden, int layers, int heads, int intermediate) {
-  ModelConfig c;
-  c.vocab_size = 32000;
-  c.hidden_size = hidden;
-  c.intermediate_size = intermediate;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = heads;
-  c.num_key_value_heads = heads;
-  c.head_dim = hidden / heads;
-  c.max_position_embeddings = 4096;
-  c.rms_norm_eps = 1e-5f;
-  c.torch_dtype = "bfloat16";
-  return c;
-}
-
 ModelConfig shape_config(const std::string& shape) {
-  if (shape == "7b") return llama2(4096, 32, 32, 11008);
-  if (shape == "13b") return llama2(5120, 40, 40, 13824);
-  if (shape == "tiny") {
-    ModelConfig c = llama2(256, 2, 4, 768);
-    c.vocab_size = 1000;
-    c.max_position_embeddings = 256;
-    return c;
-  }
-  usage_error("--model is 7b, 13b or tiny, not '" + shape + "'");
+  const std::optional<ModelConfig> c = bench::llama2_shape(shape);
+  if (!c) usage_error("--model is 7b, 13b or tiny, not '" + shape + "'");
+  return *c;
 }
 
 // Random tokens; one labelled position per row, the last (a classification example's verbalizer).
@@ -334,7 +313,7 @@ int main(int argc, char** argv) try {
       {"record", "qzo-memory/1"},
       {"date", utc_now()},
       {"machine", machine_json()},
-      {"shape", {{"name", a.shape == "tiny" ? "tiny" : "llama-2-" + a.shape}, {"config", config.to_json()}}},
+      {"shape", {{"name", bench::llama2_shape_label(a.shape)}, {"config", config.to_json()}}},
       {"run", memory_run_json(run)},
       {"measured",
        {{"peak_bytes", peaks_json(mem)},

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench/gpu/device_info.h"
+#include "bench/common/llama_shapes.h"
 #include "bench/common/random_quantized_model.h"
 #include "framework/core/dtype.h"
 #include "framework/methods/qzo.h"
@@ -75,34 +76,12 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
-ModelConfig llama2(int hidden, int layers, int heads, int intermediate) {
-  ModelConfig c;
-  c.vocab_size = 32000;
-  c.hidden_size = hidden;
-  c.intermediate_size = intermediate;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = heads;
-  c.num_key_value_heads = heads;
-  c.head_dim = hidden / heads;
-  c.max_position_embeddings = 4096;
-  c.rms_norm_eps = 1e-5f;
-  c.torch_dtype = "bfloat16";
-  return c;
-}
-
 ModelConfig shape_config(const std::string& shape) {
-  if (shape == "7b") return llama2(4096, 32, 32, 11008);
-  if (shape == "13b") return llama2(5120, 40, 40, 13824);
-  if (shape == "tiny") {
-    ModelConfig c = llama2(256, 2, 4, 768);
-    c.vocab_size = 1000;
-    c.max_position_embeddings = 256;
-    return c;
-  }
-  usage_error("--model is 7b, 13b or tiny, not '" + shape + "'");
+  const std::optional<ModelConfig> c = bench::llama2_shape(shape);
+  if (!c) usage_error("--model is 7b, 13b or tiny, not '" + shape + "'");
+  return *c;
 }
 
-std::string shape_label(const std::string& shape) { return shape == "tiny" ? "tiny" : "llama-2-" + shape; }
 
 // Random tokens; targets are the next token of the row (a random one after the last) when
 // every position is labelled, or only the last position's (classification-style).
@@ -282,7 +261,7 @@ int main(int argc, char** argv) try {
   }
   using MC = MemoryComponent;
   std::printf("| %s | %s | %dx%d | %.1f | %.1f | %.2f | %s | %.1f%% | %.0f | %s | %s | %s | %s | %s | %s | %s |\n",
-              shape_label(args.shape).c_str(), impl.c_str(), B, T, t.forward_s * 1e3, t.step_s * 1e3, t.ratio,
+              bench::llama2_shape_label(args.shape).c_str(), impl.c_str(), B, T, t.forward_s * 1e3, t.step_s * 1e3, t.ratio,
               num(fwd_tflops).c_str(), 100 * mfu, double(B) * T / t.step_s, gb(mem.peak_of(MC::Weights)).c_str(),
               gb(mem.peak_of(MC::Trainable)).c_str(), gb(mem.peak_of(MC::Activations)).c_str(),
               gb(mem.peak_of(MC::Workspace)).c_str(), gb(mem.peak_total).c_str(), gb(steady.peak_total).c_str(),
@@ -291,7 +270,7 @@ int main(int argc, char** argv) try {
       "notes %s: %s; %zu scales; built in %.1f s; loss %.4f, d %+.3e%s; %d labelled of %d tokens; dense %s; "
       "median of %d (forward, step) pairs; peak/steady GB: allocator peak of the sum since the model was built / "
       "over the timed pairs; device GB: in use per the driver at the end; GB = 1e9 bytes\n",
-      shape_label(args.shape).c_str(), built.how.c_str(), qm.num_scales(), build_s, t.loss, t.projected_grad,
+      bench::llama2_shape_label(args.shape).c_str(), built.how.c_str(), qm.num_scales(), build_s, t.loss, t.projected_grad,
       t.skipped ? " (NON-FINITE: updates skipped)" : "", int(batch.labelled()), B * T, args.dense.c_str(), args.reps);
   return std::isfinite(t.loss) && t.skipped == 0 && parity_ok ? 0 : 1;
 } catch (const std::exception& e) {
