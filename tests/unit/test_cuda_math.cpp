@@ -418,7 +418,9 @@ TEST(CudaMath, RmsnormBackwardMatchesCpu) {
         got_dx[o + i] = accumulate ? got_dx[o + i] + d : d;
       }
     }
-    expect_bitwise_equal(got_dw, want_dw);
+    // Not bitwise: whether g·x·s += is contracted into an FMA depends on the build's flags
+    // (the ASan build differs from the release build by one ulp here), on either side.
+    EXPECT_LT(nmse(got_dw, want_dw), 1e-12);
     EXPECT_LT(nmse(got_dx, want_dx), 1e-12);
   }
 }
