@@ -9,6 +9,8 @@
 #include <string>
 
 #include "framework/config/load.h"
+#include "framework/io/safetensors.h"
+#include "framework/methods/lora_peft.h"
 #include "framework/train/zo_trainer.h"
 #include "tests/mpi/world.h"
 #include "tests/recording_log.h"
@@ -77,10 +79,19 @@ INSTANTIATE_TEST_SUITE_P(
                                                "optim.lr=1e-3"},
                       std::vector<std::string>{}));
 
-TEST(BackpropParallel, MovesTheGradientsBytesPerStep) {
+TEST(BackpropParallel, MovesTheGradientsBytesPerStepAndWritesAPeftAdapter) {
   const nlohmann::json s = train(qlora_run({"log.name=bytes"}), world());
   const double values = s["gradient_allreduce_bytes"]["trainable"].get<double>() / 4.0;
   if (world().size() > 1) EXPECT_DOUBLE_EQ(s["bytes_reduced_per_step"].get<double>(), 4.0 * values + 24.0);
+  if (world().rank() != 0) return;  // rank 0 alone writes the run's outputs
+  const std::string adapter = s["adapter"].get<std::string>();
+  const LoraSpec spec = read_peft_spec(adapter);
+  EXPECT_EQ(spec.rank, 8);
+  EXPECT_EQ(spec.targets, (std::vector<std::string>{"q_proj", "v_proj"}));
+  EXPECT_EQ(read_adapter_base(adapter).quantization, "nf4:bits=4,group_size=64,double_quant=true");
+  const SafetensorsReader tensors = SafetensorsReader::open(adapter + "/adapter_model.safetensors");
+  EXPECT_EQ(tensors.names().size(), 16u);  // A and B of q_proj and v_proj in 4 layers
+  EXPECT_TRUE(tensors.has("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
 }
 
 TEST(BackpropResume, ContinuesExactlyAsTheUninterruptedRun) {
