@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/cuda/rounding.h"
+#include "kernels/rounding.h"
 #include "kernels/error.h"
 #include "kernels/hd.h"
 #include "kernels/weight_operand.h"

@@ -20,7 +20,8 @@ const float* materialize_f32(Backend& be, Workspace& ws, const WeightOperand& w)
 // `ws` and runs sgemm; CUDA writes a bf16 copy into `ws` and runs cuBLAS (fp32 accumulation).
 void linear_forward(Backend& be, Workspace& ws, float* out, const float* inp, const WeightOperand& w,
                     const float* bias, int M, int K, int N);
-// W_out[out, in] fp32 = S ⊙ (Q − Z) or S ⊙ C[Q], scales read as S + ε·z when perturbation is non-null.
+// W_out[out, in] fp32 = S ⊙ (Q − Z) or S ⊙ C[Q], scales read as S + ε·z (or S·exp(ε·z)) when
+// perturbation is non-null.
 void dequantize(Backend& be, float* W_out, const QuantizedWeightView& w, const ZoPerturbation* perturbation);
 // out[i] = dtype-converted values[i] (+ ε·z_i when perturbation is non-null): MeZO's perturbed read.
 void dense_read(Backend& be, float* out, const DenseWeightView& w, const ZoPerturbation* perturbation);
@@ -31,6 +32,9 @@ void philox_normal_fill(Backend& be, float* out, uint64_t seed, uint32_t stream,
 // QZO: S_j ← max(S_j + step·z_j, min(floor, S_j)), z regenerated from (seed, stream); step = 0
 // leaves every scale bit-identical. Throws unless floor >= 0.
 void scale_update(Backend& be, float* scales, int64_t n, uint64_t seed, uint32_t stream, float step, float floor);
+// QZO, multiplicative perturbation: S_j ← S_j · exp(step·z_j); step = 0 leaves every scale
+// bit-identical.
+void scale_update_log(Backend& be, float* scales, int64_t n, uint64_t seed, uint32_t stream, float step);
 // MeZO: w_i ← keep·w_i + step·z_i on fp32 values.
 void zo_axpy(Backend& be, float* w, int64_t n, uint64_t seed, uint32_t stream, float keep, float step);
 struct AdamWStep {

@@ -8,26 +8,40 @@
 
 namespace qzo {
 
-QzoParameters::QzoParameters(QuantizedModel& model, float scale_floor) : qmodel_(model), scale_floor_(scale_floor) {}
+ScalePerturbation parse_scale_perturbation(const std::string& name) {
+  if (name == "additive") return ScalePerturbation::Additive;
+  if (name == "multiplicative") return ScalePerturbation::Multiplicative;
+  fail("method.perturbation: expected additive or multiplicative, got '" + name + "'");
+}
+
+QzoParameters::QzoParameters(QuantizedModel& model, float scale_floor, ScalePerturbation perturbation)
+    : qmodel_(model), scale_floor_(scale_floor), perturbation_(perturbation) {}
 
 std::string QzoParameters::describe() const {
   return std::to_string(size()) + " scales of " + std::to_string(qmodel_.layers().size()) + " quantized layers (" +
-         qmodel_.spec().to_string() + ")";
+         qmodel_.spec().to_string() + (perturbation_ == ScalePerturbation::Multiplicative ? ", multiplicative" : "") +
+         ")";
 }
 
 size_t QzoParameters::size() const { return qmodel_.num_scales(); }
 
 std::unique_ptr<WeightSource> QzoParameters::perturbed(uint64_t seed, float signed_eps) const {
-  return std::make_unique<QuantizedWeights>(qmodel_, Perturbation{seed, signed_eps});
+  return std::make_unique<QuantizedWeights>(
+      qmodel_, Perturbation{seed, signed_eps, perturbation_ == ScalePerturbation::Multiplicative});
 }
 
 std::unique_ptr<WeightSource> QzoParameters::current() const { return std::make_unique<QuantizedWeights>(qmodel_); }
 
 void QzoParameters::update(uint64_t seed, float step, float) {
   auto& layers = qmodel_.layers();
-  for (size_t l = 0; l < layers.size(); ++l)
-    ops::scale_update(layers[l].backend(), layers[l].scales_data(), static_cast<int64_t>(layers[l].num_scales()), seed,
-                      static_cast<uint32_t>(l), step, scale_floor_);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const auto n = static_cast<int64_t>(layers[l].num_scales());
+    const auto stream = static_cast<uint32_t>(l);
+    if (perturbation_ == ScalePerturbation::Multiplicative)
+      ops::scale_update_log(layers[l].backend(), layers[l].scales_data(), n, seed, stream, step);
+    else
+      ops::scale_update(layers[l].backend(), layers[l].scales_data(), n, seed, stream, step, scale_floor_);
+  }
 }
 
 std::vector<std::vector<uint8_t>> QzoParameters::snapshot() const {

@@ -7,10 +7,17 @@
 
 namespace qzo {
 
+// How ±εz meets the scales: added (S + εz, the paper's; ε in scale units) or multiplied
+// (S·exp(εz), SPSA on log S; ε relative to each scale, so it transfers between quantizers).
+enum class ScalePerturbation { Additive, Multiplicative };
+ScalePerturbation parse_scale_perturbation(const std::string& name);  // "additive" | "multiplicative"
+
 class QzoParameters final : public ZoParameters {
  public:
-  // scale_floor: updates never take a scale below it (the official code clamps at 1e-7).
-  QzoParameters(QuantizedModel& model, float scale_floor);
+  // scale_floor: additive updates never take a scale below it (the official code clamps at
+  // 1e-7); the multiplicative update S ← S·exp(−η d z) keeps scales positive by itself.
+  QzoParameters(QuantizedModel& model, float scale_floor,
+                ScalePerturbation perturbation = ScalePerturbation::Additive);
   std::string describe() const override;
   size_t size() const override;
   const Model& model() const override { return qmodel_.model(); }
@@ -25,6 +32,7 @@ class QzoParameters final : public ZoParameters {
  private:
   QuantizedModel& qmodel_;
   float scale_floor_;
+  ScalePerturbation perturbation_;
 };
 
 }  // namespace qzo

@@ -153,6 +153,7 @@ const float* Model::Impl::vector(const WeightSource& src, int id) const {
 void Model::Impl::linear(const WeightSource& src, int weight, int bias, float* out, const float* inp, int M, int K,
                          int N) const {
   scratch.reset();
+  src.observe_input(weight, inp, M, K);
   const float* b = bias >= 0 ? ops::materialize_f32(*backend, scratch, src.operand(bias)) : nullptr;
   ops::linear_forward(*backend, scratch, out, inp, src.operand(weight), b, M, K, N);
   if (const LoraAdapter* a = src.adapter(weight)) lora_forward(*a, weight, out, inp, M, K, N);

@@ -58,6 +58,11 @@ class WeightSource {
     (void)id;
     return nullptr;
   }
+  // Sees the input [M, K] (backend memory) of linear weight `id` before the forward applies
+  // it: GPTQ's calibration accumulates each layer's Hessian here.
+  virtual void observe_input(int id, const float* inp, int M, int K) const {
+    (void)id, (void)inp, (void)M, (void)K;
+  }
 };
 
 // Where backprop accumulates (+=) its gradients, per parameter id; null where frozen

@@ -2,6 +2,7 @@
 #include "framework/quant/quant_spec.h"
 
 #include <cctype>
+#include <cstdio>
 #include <sstream>
 
 #include "framework/core/error.h"
@@ -40,11 +41,18 @@ bool parse_bool(const std::string& spec, const std::string& key, const std::stri
 QuantMethod quant_method_from_name(const std::string& name) {
   if (name == "rtn") return QuantMethod::Rtn;
   if (name == "nf4") return QuantMethod::Nf4;
-  fail("quant.method: expected 'rtn' or 'nf4', got '" + name + "'");
+  if (name == "gptq") return QuantMethod::Gptq;
+  if (name == "codebook") return QuantMethod::Codebook;
+  fail("quant.method: expected 'rtn', 'nf4', 'gptq' or 'codebook', got '" + name + "'");
 }
 
 std::string quant_method_name(QuantMethod method) {
-  return method == QuantMethod::Nf4 ? "nf4" : "rtn";
+  switch (method) {
+    case QuantMethod::Nf4: return "nf4";
+    case QuantMethod::Gptq: return "gptq";
+    case QuantMethod::Codebook: return "codebook";
+    default: return "rtn";
+  }
 }
 
 QuantSpec QuantSpec::defaults(QuantMethod method) {
@@ -53,6 +61,11 @@ QuantSpec QuantSpec::defaults(QuantMethod method) {
   if (method == QuantMethod::Nf4) {
     s.bits = 4;
     s.group_size = 64;
+    s.symmetric = true;
+  }
+  if (method == QuantMethod::Codebook) {
+    s.bits = 3;
+    s.group_size = 0;  // one trainable scale per output channel
     s.symmetric = true;
   }
   return s;
@@ -75,15 +88,27 @@ QuantSpec QuantSpec::parse(const std::string& text) {
         spec.group_size = value == "channel" ? 0 : parse_int(text, key, value);
       } else if (key == "symmetric") {
         spec.symmetric = parse_bool(text, key, value);
-        if (spec.method == QuantMethod::Nf4 && !spec.symmetric)
-          fail("quantizer spec '" + text + "': symmetric=false applies to rtn only (nf4 is absmax-scaled)");
+        if (!spec.scalar_codes() && !spec.symmetric)
+          fail("quantizer spec '" + text + "': symmetric=false applies to rtn and gptq only (" +
+               quant_method_name(spec.method) + " has no zero points)");
+      } else if (key == "desc_act") {
+        spec.desc_act = parse_bool(text, key, value);
+      } else if (key == "damp") {
+        size_t used = 0;
+        try {
+          spec.damp = std::stod(value, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != value.size())
+          fail("quantizer spec '" + text + "': damp must be a number, got '" + value + "'");
       } else if (key == "double_quant") {
         spec.double_quant = parse_bool(text, key, value);
         if (spec.method != QuantMethod::Nf4 && spec.double_quant)
           fail("quantizer spec '" + text + "': double_quant=true applies to nf4 only (it quantizes the absmax)");
       } else {
         fail("quantizer spec '" + text + "': unknown key '" + key +
-             "' (expected bits, group_size, symmetric, double_quant)");
+             "' (expected bits, group_size, symmetric, double_quant, desc_act, damp)");
       }
     }
   }
@@ -92,12 +117,20 @@ QuantSpec QuantSpec::parse(const std::string& text) {
 }
 
 void QuantSpec::validate() const {
-  if (method == QuantMethod::Rtn) {
+  const std::string name = quant_method_name(method);
+  if (scalar_codes()) {
     if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-      fail("quant.bits: rtn supports 2, 3, 4 or 8 bits, got " + std::to_string(bits));
+      fail("quant.bits: " + name + " supports 2, 3, 4 or 8 bits, got " + std::to_string(bits));
+  } else if (method == QuantMethod::Codebook) {
+    if (bits < 2 || bits > 4) fail("quant.bits: codebook supports 2, 3 or 4 bits, got " + std::to_string(bits));
+    if (group_size != 0)
+      fail("quant.group_size: codebook has one scale per output channel (group_size 0), got " +
+           std::to_string(group_size));
   } else if (bits != 4) {
     fail("quant.bits: nf4 is 4-bit, got " + std::to_string(bits));
   }
+  if (desc_act && method != QuantMethod::Gptq) fail("quant.desc_act: applies to gptq only, got " + name);
+  if (!(damp > 0 && damp < 1)) fail("quant.damp: expected a number in (0, 1), got " + std::to_string(damp));
   if (group_size < 0)
     fail("quant.group_size: expected a positive group size or 0 (per channel), got " +
          std::to_string(group_size));
@@ -117,9 +150,14 @@ int QuantSpec::resolved_group_size(int in_features, const std::string& tensor) c
 std::string QuantSpec::to_string() const {
   std::string s = quant_method_name(method) + ":bits=" + std::to_string(bits) + ",group_size=" +
                   (group_size == 0 ? std::string("channel") : std::to_string(group_size));
-  if (method == QuantMethod::Rtn) s += std::string(",symmetric=") + (symmetric ? "true" : "false");
+  if (scalar_codes()) s += std::string(",symmetric=") + (symmetric ? "true" : "false");
   // Written only when set, so that plain NF4's string (logged with every run) is unchanged.
   if (double_quant) s += ",double_quant=true";
+  if (method == QuantMethod::Gptq) {
+    char damp_text[32];
+    std::snprintf(damp_text, sizeof damp_text, "%g", damp);
+    s += std::string(",desc_act=") + (desc_act ? "true" : "false") + ",damp=" + damp_text;
+  }
   return s;
 }
 

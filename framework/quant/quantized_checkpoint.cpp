@@ -17,6 +17,8 @@
 #include "kernels/double_quant.h"
 #include "kernels/nf4.h"
 #include "kernels/packing.h"
+#include "framework/quant/checkpoint_io.h"
+#include "framework/quant/gptq_checkpoint.h"
 #include "framework/quant/quantized_model.h"
 
 namespace qzo {
@@ -25,64 +27,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kRtnMethod = "qzo-rtn";
-constexpr const char* kNf4Method = "qzo-nf4";
-
-// "X.weight" -> "X"
-std::string module_of(const std::string& weight_name) {
-  const std::string suffix = ".weight";
-  if (weight_name.size() > suffix.size() &&
-      weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return weight_name.substr(0, weight_name.size() - suffix.size());
-  return weight_name;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  const std::string text = read_text_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    std::string what = e.what();
-    for (char& c : what)
-      if (c == '\n') c = ' ';
-    fail(path + ": invalid JSON: " + what);
+// quantization_config.quant_method of each quantizer's folder in qzo's own layout.
+const char* native_method_name(QuantMethod m) {
+  switch (m) {
+    case QuantMethod::Nf4: return "qzo-nf4";
+    case QuantMethod::Gptq: return "qzo-gptq";
+    case QuantMethod::Codebook: return "qzo-codebook";
+    default: return "qzo-rtn";
   }
 }
-
-// QuantSpec::validate says "quant.<field>: ..."; in a checkpoint the field lives under
-// quantization_config.
-[[noreturn]] void rethrow_in_config(const Error& e, const std::string& origin) {
-  std::string what = e.what();
-  if (what.rfind("quant.", 0) == 0) what = "quantization_config." + what.substr(6);
-  fail(origin + ": " + what);
-}
-
-void write_json_atomically(const std::string& path, const nlohmann::json& j) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) fail(path + ": cannot write");
-    out << j.dump(2) << "\n";
-    if (!out) fail(path + ": write failed");
-  }
-  fs::rename(tmp, path);
-}
-
-std::string torch_dtype_name(DType t) {
-  return t == DType::BF16 ? "bfloat16" : t == DType::F16 ? "float16" : "float32";
-}
-
-std::vector<uint8_t> f32_bytes(const float* values, size_t n) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(values);
-  return std::vector<uint8_t>(bytes, bytes + n * sizeof(float));
-}
-
-struct HostTensor {
-  std::string name;
-  DType dtype;
-  std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;
-};
 
 // A double-quantized layer under bitsandbytes' QuantState names (as_dict(packed=True) minus
 // the packed quant_state blob: its shape and block sizes are in config.json, nested_offset is
@@ -98,16 +51,6 @@ std::vector<HostTensor> double_quantized_tensors(const std::string& weight, cons
   t.push_back({weight + ".nested_quant_map", DType::F32, {256}, f32_bytes(kSignedDynamicMap.value, 256)});
   t.push_back({weight + ".nested_offset", DType::F32, {1}, f32_bytes(&absmax.offset, 1)});
   return t;
-}
-
-std::vector<uint8_t> read_u8(const SafetensorsReader& reader, const std::string& name,
-                             const std::vector<int64_t>& shape, const char* what) {
-  const TensorView& t = reader.get(name, shape);
-  if (t.dtype != DType::U8)
-    fail(reader.file_of(name) + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype) + ", expected U8 (" + what +
-         ")");
-  const auto* bytes = static_cast<const uint8_t*>(t.data);
-  return std::vector<uint8_t>(bytes, bytes + t.nbytes);
 }
 
 // A stored map must be qzo's to the bit: every backend decodes with its own copy.
@@ -143,13 +86,17 @@ QuantizedLinear read_double_quantized(const SafetensorsReader& reader, const std
 }  // namespace
 
 nlohmann::json quantization_config_json(const QuantSpec& spec) {
-  nlohmann::json q = {{"quant_method", spec.method == QuantMethod::Nf4 ? kNf4Method : kRtnMethod},
+  nlohmann::json q = {{"quant_method", native_method_name(spec.method)},
                       {"bits", spec.bits},
                       {"group_size", spec.group_size == 0 ? -1 : spec.group_size},
-                      {"symmetric", spec.method == QuantMethod::Nf4 ? true : spec.symmetric},
+                      {"symmetric", spec.scalar_codes() ? spec.symmetric : true},
                       {"scales_dtype", "float32"}};
   // Only when set: every other checkpoint's config stays as it was.
   if (spec.double_quant) q["double_quant"] = true;
+  if (spec.method == QuantMethod::Gptq) {
+    q["desc_act"] = spec.desc_act;
+    q["damp"] = spec.damp;
+  }
   return q;
 }
 
@@ -167,11 +114,14 @@ QuantSpec quant_spec_from_quantization_config(const nlohmann::json& config, cons
     fail(origin + ": quantization_config.quant_method must be a string, got " + method.dump());
   QuantSpec spec;
   const std::string name = method.get<std::string>();
-  if (name == kRtnMethod) spec.method = QuantMethod::Rtn;
-  else if (name == kNf4Method) spec.method = QuantMethod::Nf4;
-  else
-    fail(origin + ": quantization_config.quant_method '" + name + "' is not supported (expected " + kRtnMethod +
-         " or " + kNf4Method + ")");
+  if (name == kHfGptqMethod) return gptq_spec_from_quantization_config(q, origin);
+  bool known = false;
+  for (QuantMethod m : {QuantMethod::Rtn, QuantMethod::Nf4, QuantMethod::Gptq, QuantMethod::Codebook})
+    if (name == native_method_name(m)) spec.method = m, known = true;
+  if (!known)
+    fail(origin + ": quantization_config.quant_method '" + name +
+         "' is not supported (expected qzo-rtn, qzo-nf4, qzo-gptq, qzo-codebook or gptq)");
+  if (spec.method == QuantMethod::Codebook) spec.group_size = 0;
   const nlohmann::json& bits = key("bits");
   if (!bits.is_number_integer()) fail(origin + ": quantization_config.bits must be an integer, got " + bits.dump());
   spec.bits = bits.get<int>();
@@ -180,22 +130,25 @@ QuantSpec quant_spec_from_quantization_config(const nlohmann::json& config, cons
     fail(origin + ": quantization_config.group_size must be a positive integer or -1 (per channel), got " +
          group.dump());
   spec.group_size = group.get<int>() == -1 ? 0 : group.get<int>();
-  if (spec.method == QuantMethod::Rtn) {
+  if (spec.scalar_codes()) {
     const nlohmann::json& sym = key("symmetric");
     if (!sym.is_boolean()) fail(origin + ": quantization_config.symmetric must be true or false, got " + sym.dump());
     spec.symmetric = sym.get<bool>();
   } else {
     spec.symmetric = true;
     if (q.contains("symmetric") && q["symmetric"] != true)
-      fail(origin + ": quantization_config.symmetric must be true for " + kNf4Method + " (absmax-scaled)");
+      fail(origin + ": quantization_config.symmetric must be true for " + name + " (no zero points)");
+  }
+  if (spec.method == QuantMethod::Gptq) {
+    spec.desc_act = json_bool(q, "desc_act", false, origin);
+    if (q.contains("damp")) {
+      if (!q["damp"].is_number()) fail(origin + ": quantization_config.damp must be a number, got " + q["damp"].dump());
+      spec.damp = q["damp"].get<double>();
+    }
   }
   if (q.contains("scales_dtype") && q["scales_dtype"] != "float32")
     fail(origin + ": quantization_config.scales_dtype must be \"float32\", got " + q["scales_dtype"].dump());
-  if (q.contains("double_quant")) {
-    if (!q["double_quant"].is_boolean())
-      fail(origin + ": quantization_config.double_quant must be true or false, got " + q["double_quant"].dump());
-    spec.double_quant = q["double_quant"].get<bool>();
-  }
+  spec.double_quant = json_bool(q, "double_quant", false, origin);
   try {
     spec.validate();
   } catch (const Error& e) {
@@ -211,69 +164,48 @@ bool is_quantized_checkpoint(const std::string& dir) {
   return j.is_object() && j.contains("quantization_config");
 }
 
+std::vector<HostTensor> unquantized_tensors(const QuantizedModel& qm, DType* storage) {
+  std::vector<HostTensor> t;
+  const Model& model = qm.model();
+  for (size_t id = 0; id < model.parameters().size(); ++id) {
+    const Parameter& p = model.parameters()[id];
+    if (qm.layer_of(int(id)) >= 0) continue;
+    *storage = p.dtype;
+    t.push_back({p.name, p.dtype, p.shape, download_bytes(model.backend(), p.values)});
+  }
+  return t;
+}
+
 void QuantizedModel::save(const std::string& dir, const std::string& tokenizer_dir) const {
-  fs::create_directories(dir);
-  // A folder whose config.json is present is complete: drop an old one before writing.
-  fs::remove(dir + "/config.json");
-  const std::vector<Parameter>& params = model_.parameters();
-  std::vector<TensorView> views;
-  auto add = [&](const std::string& name, DType dtype, std::vector<int64_t> shape, const void* data, size_t nbytes) {
-    TensorView v;
-    v.name = name;
-    v.dtype = dtype;
-    v.shape = std::move(shape);
-    v.data = data;
-    v.nbytes = nbytes;
-    views.push_back(std::move(v));
-  };
   DType storage = DType::F32;
-  std::vector<std::vector<uint8_t>> host;  // host copies of every tensor written (moves keep their data)
-  auto add_host = [&](const std::string& name, DType dtype, std::vector<int64_t> shape, std::vector<uint8_t> bytes) {
-    host.push_back(std::move(bytes));
-    add(name, dtype, std::move(shape), host.back().data(), host.back().size());
-  };
-  for (size_t id = 0; id < params.size(); ++id) {
-    const Parameter& p = params[id];
-    const int l = layer_of_param_[id];
-    if (l < 0) {
-      storage = p.dtype;
-      add_host(p.name, p.dtype, p.shape, download_bytes(model_.backend(), p.values));
-      continue;
-    }
+  std::vector<HostTensor> tensors = unquantized_tensors(*this, &storage);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const std::string& weight = model_.parameters()[size_t(param_of_layer_[l])].name;
     const QuantizedLinear& L = layers_[l];
     if (L.double_quantized()) {
-      for (HostTensor& t : double_quantized_tensors(p.name, L))
-        add_host(t.name, t.dtype, std::move(t.shape), std::move(t.bytes));
+      for (HostTensor& t : double_quantized_tensors(weight, L)) tensors.push_back(std::move(t));
       continue;
     }
-    const std::string module = module_of(p.name);
+    const std::string module = module_path(weight);
     const int64_t out = L.out_features(), groups = L.groups_per_row();
-    add_host(module + ".qweight", DType::U8, {out, static_cast<int64_t>(L.row_bytes())}, L.packed_codes());
-    std::vector<uint8_t> zeros = L.zero_points();
-    if (!zeros.empty()) add_host(module + ".qzeros", DType::U8, {out, groups}, std::move(zeros));
-    const std::vector<float> scales = L.scales();
-    const auto* scale_bytes = reinterpret_cast<const uint8_t*>(scales.data());
-    add_host(module + ".scales", DType::F32, {out, groups},
-             std::vector<uint8_t>(scale_bytes, scale_bytes + scales.size() * sizeof(float)));
+    QuantizedParts parts = L.parts();
+    tensors.push_back({module + ".qweight", DType::U8, {out, int64_t(L.row_bytes())}, std::move(parts.packed_codes)});
+    if (!parts.zero_points.empty())
+      tensors.push_back({module + ".qzeros", DType::U8, {out, groups}, std::move(parts.zero_points)});
+    tensors.push_back({module + ".scales", DType::F32, {out, groups}, as_bytes(parts.scales)});
+    if (!parts.g_idx.empty()) tensors.push_back({module + ".g_idx", DType::I32, {L.in_features()}, as_bytes(parts.g_idx)});
+    if (!parts.codebooks.empty())
+      tensors.push_back({module + ".codebook", DType::F32, {out, int64_t(1) << spec_.bits}, as_bytes(parts.codebooks)});
   }
-  write_safetensors(dir + "/model.safetensors", views, {{"format", "pt"}, {"quantization", "qzo"}});
-  // A stale index would describe another checkpoint's tensors.
-  fs::remove(dir + "/model.safetensors.index.json");
-  if (!tokenizer_dir.empty() && fs::absolute(tokenizer_dir) != fs::absolute(dir))
-    for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-      if (fs::exists(tokenizer_dir + "/" + file))
-        fs::copy_file(tokenizer_dir + "/" + file, dir + "/" + file, fs::copy_options::overwrite_existing);
-  ModelConfig c = model_.config();
-  c.torch_dtype = torch_dtype_name(storage);
-  nlohmann::json j = c.to_json();
-  j["quantization_config"] = quantization_config_json(spec_);
-  write_json_atomically(dir + "/config.json", j);
+  write_quantized_folder(dir, tensors, {{"format", "pt"}, {"quantization", "qzo"}}, model_.config(), storage,
+                         quantization_config_json(spec_), tokenizer_dir);
 }
 
 QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backend& backend) {
   const std::string config_path = dir + "/config.json";
   const nlohmann::json j = read_json(config_path);
   const QuantSpec spec = quant_spec_from_quantization_config(j, config_path);
+  if (is_hf_gptq_config(j)) return load_hf_gptq(dir, storage, backend);
   const ModelConfig config = ModelConfig::from_json(j, config_path);
 
   // The unquantized tensors load as in any model; the linear weights are read here.
@@ -281,11 +213,11 @@ QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backe
   std::vector<Parameter>& params = model.parameters();
 
   const SafetensorsReader reader = SafetensorsReader::open(dir);
-  const std::string method = spec.method == QuantMethod::Nf4 ? kNf4Method : kRtnMethod;
+  const std::string method = native_method_name(spec.method);
   std::vector<QuantizedLinear> layers;
   for (Parameter& p : params) {
     if (!p.is_matrix_weight) continue;
-    const std::string module = module_of(p.name);
+    const std::string module = module_path(p.name);
     // A double-quantized layer's packed codes are X.weight itself (bitsandbytes' name).
     if (!spec.double_quant && reader.has(p.name))
       fail(reader.file_of(p.name) + ": tensor '" + p.name + "' is stored unquantized, but quantization_config (" +
@@ -305,23 +237,24 @@ QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backe
     std::vector<uint8_t> codes =
         read_u8(reader, module + ".qweight", {out, static_cast<int64_t>(packed_bytes(size_t(in), spec.bits))},
                 "packed codes");
-    std::vector<uint8_t> zeros;
+    QuantizedParts parts;
+    parts.packed_codes = std::move(codes);
     const std::string qzeros = module + ".qzeros", scales_name = module + ".scales";
-    if (spec.method == QuantMethod::Rtn) {
-      zeros = read_u8(reader, qzeros, {out, groups}, "zero points");
-      for (size_t k = 0; k < zeros.size(); ++k)
-        if (zeros[k] >= (1u << spec.bits))
-          fail(reader.file_of(qzeros) + ": tensor '" + qzeros + "' holds zero point " + std::to_string(zeros[k]) +
-               " at index " + std::to_string(k) + ", which does not fit in " + std::to_string(spec.bits) + " bits");
+    if (spec.scalar_codes()) {
+      parts.zero_points = read_u8(reader, qzeros, {out, groups}, "zero points");
+      for (size_t k = 0; k < parts.zero_points.size(); ++k)
+        if (parts.zero_points[k] >= (1u << spec.bits))
+          fail(reader.file_of(qzeros) + ": tensor '" + qzeros + "' holds zero point " +
+               std::to_string(parts.zero_points[k]) + " at index " + std::to_string(k) + ", which does not fit in " +
+               std::to_string(spec.bits) + " bits");
     } else if (reader.has(qzeros)) {
       fail(reader.file_of(qzeros) + ": unexpected tensor '" + qzeros + "': " + method + " has no zero points");
     }
-    std::vector<float> scales = reader.read_f32(scales_name, {out, groups});
-    for (size_t k = 0; k < scales.size(); ++k)
-      if (!std::isfinite(scales[k]))
-        fail(reader.file_of(scales_name) + ": tensor '" + scales_name + "' holds a non-finite scale at index " +
-             std::to_string(k));
-    layers.push_back(QuantizedLinear::from_parts(out, in, spec, codes, zeros, scales, p.name, backend));
+    parts.scales = read_finite_f32(reader, scales_name, {out, groups}, "scale");
+    if (reader.has(module + ".g_idx")) parts.g_idx = read_i32(reader, module + ".g_idx", {in}, "act-order groups");
+    if (spec.method == QuantMethod::Codebook)
+      parts.codebooks = read_finite_f32(reader, module + ".codebook", {out, int64_t(1) << spec.bits}, "codebook level");
+    layers.push_back(QuantizedLinear::from_parts(out, in, spec, parts, p.name, backend));
   }
   return QuantizedModel(std::move(model), spec, std::move(layers));
 }

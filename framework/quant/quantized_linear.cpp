@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "framework/core/error.h"
+#include "framework/quant/codebook.h"
+#include "framework/quant/gptq.h"
 #include "framework/quant/quantizer.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/double_quant.h"
@@ -50,16 +52,17 @@ QuantizedLinear QuantizedLinear::shaped(int out_features, int in_features, const
   return L;
 }
 
-QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int in_features,
-                                          const QuantSpec& spec, const std::string& name, Backend& backend) {
-  const QuantizedLinear shape = shaped(out_features, in_features, spec, name, backend);
-  const int g = shape.spec_.group_size, groups = in_features / g;
-  const size_t row_bytes = shape.row_bytes_;
-  std::vector<uint8_t> packed_codes(size_t(out_features) * row_bytes, 0);
-  std::vector<float> scales(size_t(out_features) * size_t(groups), 0.0f);
-  const bool nf4 = spec.method == QuantMethod::Nf4;
-  std::vector<uint8_t> zero_points(nf4 ? 0 : scales.size(), 0);
+namespace {
 
+// RTN or NF4, group by group: each row needs nothing but its own weights.
+QuantizedParts quantize_groups(const float* W, int out_features, int in_features, const QuantSpec& spec,
+                               size_t row_bytes) {
+  const int g = spec.group_size, groups = in_features / g;
+  const bool nf4 = spec.method == QuantMethod::Nf4;
+  QuantizedParts parts;
+  parts.packed_codes.assign(size_t(out_features) * row_bytes, 0);
+  parts.scales.assign(size_t(out_features) * size_t(groups), 0.0f);
+  parts.zero_points.assign(nf4 ? 0 : parts.scales.size(), 0);
 #pragma omp parallel if (size_t(out_features) * size_t(in_features) >= (size_t(1) << 15))
   {
     std::vector<uint8_t> codes(static_cast<size_t>(in_features));
@@ -72,40 +75,98 @@ QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int 
             nf4 ? nf4_quantize_group(w + size_t(k) * g, g, codes.data() + size_t(k) * g)
                 : rtn_quantize_group(w + size_t(k) * g, g, spec.bits, spec.symmetric,
                                      codes.data() + size_t(k) * g);
-        scales[j] = q.scale;
-        if (!nf4) zero_points[j] = q.zero_point;
+        parts.scales[j] = q.scale;
+        if (!nf4) parts.zero_points[j] = q.zero_point;
       }
-      pack_codes(codes.data(), size_t(in_features), spec.bits, packed_codes.data() + size_t(r) * row_bytes,
+      pack_codes(codes.data(), size_t(in_features), spec.bits, parts.packed_codes.data() + size_t(r) * row_bytes,
                  nibble_order_of(spec));
     }
   }
-  if (spec.double_quant)
-    return from_double_quant_parts(out_features, in_features, spec, packed_codes, double_quantize_absmax(scales),
-                                   name, backend);
-  return from_parts(out_features, in_features, spec, packed_codes, zero_points, scales, name, backend);
+  return parts;
 }
 
-QuantizedLinear QuantizedLinear::from_parts(int out_features, int in_features,
-                                             const QuantSpec& spec,
+}  // namespace
+
+QuantizedLinear QuantizedLinear::quantize(const float* W, int out_features, int in_features,
+                                          const QuantSpec& spec, const std::string& name, Backend& backend,
+                                          const LayerCalibration* calibration) {
+  const QuantizedLinear shape = shaped(out_features, in_features, spec, name, backend);
+  const QuantSpec& resolved = shape.spec_;
+  if (spec.calibrated()) {
+    if (!calibration || calibration->hessian.size() != size_t(in_features) * size_t(in_features))
+      fail(name + ": " + quant_method_name(spec.method) + " needs calibration inputs (a [" +
+           std::to_string(in_features) + ", " + std::to_string(in_features) + "] Hessian)");
+    const QuantizedParts parts =
+        spec.method == QuantMethod::Gptq
+            ? gptq_quantize(W, out_features, in_features, calibration->hessian, resolved, name)
+            : codebook_quantize(W, out_features, in_features, calibration->hessian, resolved.bits);
+    return from_parts(out_features, in_features, spec, parts, name, backend);
+  }
+  QuantizedParts parts = quantize_groups(W, out_features, in_features, resolved, shape.row_bytes_);
+  if (spec.double_quant)
+    return from_double_quant_parts(out_features, in_features, spec, parts.packed_codes,
+                                   double_quantize_absmax(parts.scales), name, backend);
+  return from_parts(out_features, in_features, spec, parts, name, backend);
+}
+
+QuantizedLinear QuantizedLinear::from_parts(int out_features, int in_features, const QuantSpec& spec,
                                              const std::vector<uint8_t>& packed_codes,
                                              const std::vector<uint8_t>& zero_points,
                                              const std::vector<float>& scales, const std::string& name,
+                                             Backend& backend) {
+  return from_parts(out_features, in_features, spec, QuantizedParts{packed_codes, zero_points, scales, {}, {}}, name,
+                    backend);
+}
+
+namespace {
+
+void check_zero_points(const std::string& name, const QuantSpec& spec, const std::vector<uint8_t>& zero_points) {
+  for (size_t j = 0; j < zero_points.size(); ++j)
+    if (zero_points[j] >= (1u << spec.bits))
+      fail(name + ": zero point " + std::to_string(zero_points[j]) + " at group " +
+           std::to_string(j) + " does not fit in " + std::to_string(spec.bits) + " bits");
+}
+
+void check_g_idx(const std::string& name, const std::vector<int32_t>& g_idx, int groups) {
+  for (size_t c = 0; c < g_idx.size(); ++c)
+    if (g_idx[c] < 0 || g_idx[c] >= groups)
+      fail(name + ": g_idx[" + std::to_string(c) + "] = " + std::to_string(g_idx[c]) + " is outside [0, " +
+           std::to_string(groups) + ")");
+}
+
+void check_codebooks(const std::string& name, const std::vector<float>& levels) {
+  for (size_t i = 0; i < levels.size(); ++i)
+    if (!std::isfinite(levels[i]))
+      fail(name + ": codebook level " + std::to_string(i) + " is not a finite number");
+}
+
+}  // namespace
+
+QuantizedLinear QuantizedLinear::from_parts(int out_features, int in_features, const QuantSpec& spec,
+                                             const QuantizedParts& parts, const std::string& name,
                                              Backend& backend) {
   if (spec.double_quant)
     fail(name + ": " + spec.to_string() + " has no fp32 scales (adopt it with from_double_quant_parts)");
   QuantizedLinear L = shaped(out_features, in_features, spec, name, backend);
   const size_t n_scales = size_t(out_features) * size_t(L.groups_per_row());
-  const size_t n_zero = spec.method == QuantMethod::Nf4 ? 0 : n_scales;
-  expect_size(name, spec, "packed codes", packed_codes.size(), size_t(out_features) * L.row_bytes_);
-  expect_size(name, spec, "zero points", zero_points.size(), n_zero);
-  expect_size(name, spec, "scales", scales.size(), n_scales);
-  for (size_t j = 0; j < zero_points.size(); ++j)
-    if (zero_points[j] >= (1u << spec.bits))
-      fail(name + ": zero point " + std::to_string(zero_points[j]) + " at group " +
-           std::to_string(j) + " does not fit in " + std::to_string(spec.bits) + " bits");
-  L.packed_codes_ = upload_buffer(backend, packed_codes.data(), packed_codes.size(), MemoryComponent::Weights);
-  L.zero_points_ = upload_buffer(backend, zero_points.data(), zero_points.size(), MemoryComponent::Weights);
-  L.scales_ = upload_buffer(backend, scales.data(), scales.size() * sizeof(float), MemoryComponent::Trainable);
+  const size_t n_zero = spec.scalar_codes() ? n_scales : 0;
+  const size_t n_levels = spec.method == QuantMethod::Codebook ? size_t(out_features) << spec.bits : 0;
+  expect_size(name, spec, "packed codes", parts.packed_codes.size(), size_t(out_features) * L.row_bytes_);
+  expect_size(name, spec, "zero points", parts.zero_points.size(), n_zero);
+  expect_size(name, spec, "scales", parts.scales.size(), n_scales);
+  expect_size(name, spec, "codebook levels", parts.codebooks.size(), n_levels);
+  if (!parts.g_idx.empty())
+    expect_size(name, spec, "g_idx", parts.g_idx.size(), size_t(in_features));
+  check_zero_points(name, spec, parts.zero_points);
+  check_g_idx(name, parts.g_idx, L.groups_per_row());
+  check_codebooks(name, parts.codebooks);
+  L.packed_codes_ = upload_buffer(backend, parts.packed_codes.data(), parts.packed_codes.size(), MemoryComponent::Weights);
+  L.zero_points_ = upload_buffer(backend, parts.zero_points.data(), parts.zero_points.size(), MemoryComponent::Weights);
+  L.scales_ =
+      upload_buffer(backend, parts.scales.data(), parts.scales.size() * sizeof(float), MemoryComponent::Trainable);
+  L.g_idx_ = upload_buffer(backend, parts.g_idx.data(), parts.g_idx.size() * sizeof(int32_t), MemoryComponent::Weights);
+  L.codebooks_ = upload_buffer(backend, parts.codebooks.data(), parts.codebooks.size() * sizeof(float),
+                               MemoryComponent::Weights);
   return L;
 }
 
@@ -138,7 +199,11 @@ QuantizedWeightView QuantizedLinear::view() const {
   v.in_features = in_features_;
   v.group_size = spec_.group_size;
   v.bits = spec_.bits;
-  v.format = spec_.method == QuantMethod::Nf4 ? CodeFormat::Nf4 : CodeFormat::Scalar;
+  v.format = spec_.method == QuantMethod::Nf4        ? CodeFormat::Nf4
+             : spec_.method == QuantMethod::Codebook ? CodeFormat::Codebook
+                                                     : CodeFormat::Scalar;
+  v.codebooks = codebooks_.empty() ? nullptr : codebooks_.as<float>();
+  v.g_idx = g_idx_.empty() ? nullptr : g_idx_.as<int32_t>();
   v.row_bytes = row_bytes_;
   v.packed_codes = packed_codes_.as<uint8_t>();
   v.zero_points = zero_points_.empty() ? nullptr : zero_points_.as<uint8_t>();
@@ -174,6 +239,19 @@ DoubleQuantizedAbsmax QuantizedLinear::double_quantized_absmax() const {
   return absmax;
 }
 
+std::vector<int32_t> QuantizedLinear::g_idx() const {
+  return download_vector(*backend_, g_idx_.as<int32_t>(), g_idx_.bytes() / sizeof(int32_t));
+}
+
+std::vector<float> QuantizedLinear::codebooks() const {
+  return download_vector(*backend_, codebooks_.as<float>(), codebooks_.bytes() / sizeof(float));
+}
+
+QuantizedParts QuantizedLinear::parts() const {
+  if (spec_.double_quant) fail_frozen_base("parts");
+  return QuantizedParts{packed_codes(), zero_points(), scales(), g_idx(), codebooks()};
+}
+
 void QuantizedLinear::set_scales(const std::vector<float>& scales) {
   if (spec_.double_quant) fail_frozen_base("set_scales");
   if (scales.size() != num_scales())
@@ -196,7 +274,7 @@ uint8_t QuantizedLinear::code(int row, int col) const {
 size_t QuantizedLinear::storage_bytes() const {
   const size_t offset_bytes = spec_.double_quant ? sizeof(float) : 0;
   return packed_codes_.bytes() + zero_points_.bytes() + scales_.bytes() + absmax_codes_.bytes() + absmax2_.bytes() +
-         offset_bytes;
+         g_idx_.bytes() + codebooks_.bytes() + offset_bytes;
 }
 
 void QuantizedLinear::dequantize(float* W_out) const { ops::dequantize(*backend_, W_out, view(), nullptr); }
@@ -206,8 +284,9 @@ void QuantizedLinear::dequantize_perturbed(float* W_out, const float* scale_offs
   cpu::dequantize_with_offsets(W_out, view(), scale_offsets);
 }
 
-void QuantizedLinear::dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream, float signed_eps) const {
-  const ZoPerturbation p{seed, stream, signed_eps};
+void QuantizedLinear::dequantize_perturbed(float* W_out, uint64_t seed, uint32_t stream, float signed_eps,
+                                           bool multiplicative) const {
+  const ZoPerturbation p{seed, stream, signed_eps, multiplicative};
   ops::dequantize(*backend_, W_out, view(), &p);
 }
 

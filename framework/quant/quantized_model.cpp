@@ -30,21 +30,83 @@ QuantizedModel::QuantizedModel(Model model, const QuantSpec& spec, std::vector<Q
   }
 }
 
-QuantizedModel QuantizedModel::quantize(Model model, const QuantSpec& spec) {
+namespace {
+
+// "model.layers.3.mlp.up_proj.weight" → "model.layers.3"; a weight outside the decoder
+// layers is a block of its own.
+std::string block_of(const std::string& name) {
+  const size_t at = name.find("layers.");
+  const size_t dot = at == std::string::npos ? std::string::npos : name.find('.', at + 7);
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+// The linear weights of each decoder layer, in parameter order.
+std::vector<std::vector<int>> decoder_blocks(const Model& model) {
+  std::vector<std::vector<int>> blocks;
+  std::string current;
+  const std::vector<Parameter>& params = model.parameters();
+  for (size_t id = 0; id < params.size(); ++id) {
+    if (!params[id].is_matrix_weight) continue;
+    const std::string block = block_of(params[id].name);
+    if (blocks.empty() || block != current) blocks.emplace_back();
+    current = block;
+    blocks.back().push_back(static_cast<int>(id));
+  }
+  return blocks;
+}
+
+// Stored weights, except for the layers quantized so far, which read dequantized.
+class PartlyQuantized final : public WeightSource {
+ public:
+  PartlyQuantized(const Model& model, const std::vector<int>& layer_of, const std::vector<QuantizedLinear>& done)
+      : model_(model), layer_of_(layer_of), done_(done) {}
+  WeightOperand operand(int id) const override {
+    const int l = layer_of_[size_t(id)];
+    if (l >= 0 && size_t(l) < done_.size()) return WeightOperand::of_quantized(done_[size_t(l)].view());
+    return model_.parameters()[size_t(id)].operand();
+  }
+
+ private:
+  const Model& model_;
+  const std::vector<int>& layer_of_;
+  const std::vector<QuantizedLinear>& done_;
+};
+
+QuantizedLinear quantize_parameter(const Model& model, int id, const QuantSpec& spec,
+                                   const LayerCalibration* calibration) {
+  const Parameter& p = model.parameters()[size_t(id)];
+  if (p.shape.size() != 2) fail(p.name + ": a linear weight must be a matrix");
+  const std::vector<float> W = read_weights_f32(model, model.stored_weights(), id);
+  return QuantizedLinear::quantize(W.data(), static_cast<int>(p.shape[0]), static_cast<int>(p.shape[1]), spec, p.name,
+                                   model.backend(), calibration);
+}
+
+}  // namespace
+
+QuantizedModel QuantizedModel::quantize(Model model, const QuantSpec& spec, const CalibrationSet* calibration) {
   spec.validate();
+  if (spec.calibrated() && !calibration)
+    fail("quant.method: " + quant_method_name(spec.method) + " needs calibration data (quant.calibration_samples)");
   std::vector<Parameter>& params = model.parameters();
   std::vector<QuantizedLinear> layers;
-  for (size_t id = 0; id < params.size(); ++id) {
-    Parameter& p = params[id];
-    if (!p.is_matrix_weight) continue;
-    if (p.shape.size() != 2) fail(p.name + ": a linear weight must be a matrix");
-    const std::vector<float> W = read_weights_f32(model, model.stored_weights(), static_cast<int>(id));
-    layers.push_back(QuantizedLinear::quantize(W.data(), static_cast<int>(p.shape[0]), static_cast<int>(p.shape[1]),
-                                               spec, p.name, model.backend()));
-    // Release the full-precision copy: the codes are now the weight.
-    p.values.reset();
+  if (!spec.calibrated()) {
+    for (size_t id = 0; id < params.size(); ++id) {
+      if (!params[id].is_matrix_weight) continue;
+      layers.push_back(quantize_parameter(model, static_cast<int>(id), spec, nullptr));
+      params[id].values.reset();  // release the full-precision copy: the codes are now the weight
+    }
+    return from_layers(std::move(model), spec, std::move(layers));
   }
-  return from_layers(std::move(model), spec, std::move(layers));
+  std::vector<int> layer_of(params.size(), -1);
+  int next = 0;
+  for (size_t id = 0; id < params.size(); ++id)
+    if (params[id].is_matrix_weight) layer_of[id] = next++;
+  for (const std::vector<int>& block : decoder_blocks(model)) {
+    const PartlyQuantized source(model, layer_of, layers);
+    const std::vector<LayerCalibration> hessians = collect_hessians(model, source, block, *calibration);
+    for (size_t i = 0; i < block.size(); ++i) layers.push_back(quantize_parameter(model, block[i], spec, &hessians[i]));
+  }
+  return from_layers(std::move(model), spec, std::move(layers));  // frees the stored weights
 }
 
 QuantizedModel QuantizedModel::from_layers(Model model, const QuantSpec& spec, std::vector<QuantizedLinear> layers) {
@@ -104,7 +166,8 @@ WeightOperand QuantizedWeights::operand(int id) const {
   if (l < 0) return model_->model().parameters()[id].operand();
   const WeightOperand w = WeightOperand::of_quantized(model_->layers()[l].view());
   if (!perturbation_) return w;
-  return w.with_perturbation({perturbation_->seed, static_cast<uint32_t>(l), perturbation_->signed_eps});
+  return w.with_perturbation(
+      {perturbation_->seed, static_cast<uint32_t>(l), perturbation_->signed_eps, perturbation_->multiplicative});
 }
 
 }  // namespace qzo

@@ -10,15 +10,18 @@
 
 #include "framework/core/dtype.h"
 #include "framework/model/model.h"
+#include "framework/quant/calibration.h"
 #include "framework/quant/quant_spec.h"
 #include "framework/quant/quantized_linear.h"
 
 namespace qzo {
 
-// Scale j of layer l reads as S_j + signed_eps · z(seed, stream = l, j).
+// Scale j of layer l reads as S_j + signed_eps · z(seed, stream = l, j), or as
+// S_j · exp(signed_eps · z) when multiplicative.
 struct Perturbation {
   uint64_t seed = 0;
   float signed_eps = 0.0f;
+  bool multiplicative = false;
 };
 
 class QuantizedModel {
@@ -26,8 +29,10 @@ class QuantizedModel {
   // Replaces every is_matrix_weight parameter by a QuantizedLinear (read through the
   // model's stored weights, so BF16/F16 storage works) and frees its stored bytes.
   // Throws naming the tensor when the group size does not divide its in_features.
-  // The layers live on the model's backend.
-  static QuantizedModel quantize(Model model, const QuantSpec& spec);
+  // The layers live on the model's backend. GPTQ and codebook specs need `calibration`:
+  // they quantize decoder layer by decoder layer, each one's Hessians collected with the
+  // layers before it already quantized (calibration.h).
+  static QuantizedModel quantize(Model model, const QuantSpec& spec, const CalibrationSet* calibration = nullptr);
   // Adopts layers made elsewhere (benchmarks' random layers, converters): layer l replaces
   // the l-th is_matrix_weight parameter of `model` (whose stored bytes are freed). Throws
   // naming the tensor when a shape does not match, or when a layer is on another backend.

@@ -26,13 +26,13 @@ GroupQuant rtn_quantize_group(const float* w, int n, int bits, bool symmetric, u
     g.scale = std::max((hi - lo) / float(qmax), kScaleFloor);
     g.zero_point = uint8_t(std::clamp(std::nearbyint(-lo / g.scale), 0.0f, float(qmax)));
   }
-  // Round half to even, as torch.round and the GPTQ reference quantizer do.
-  const float zero = float(g.zero_point);
-  for (int i = 0; i < n; ++i) {
-    const float q = std::nearbyint(w[i] / g.scale) + zero;
-    codes[i] = uint8_t(std::clamp(q, 0.0f, float(qmax)));
-  }
+  for (int i = 0; i < n; ++i) codes[i] = rtn_code(w[i], g.scale, float(g.zero_point), bits);
   return g;
+}
+
+uint8_t rtn_code(float x, float scale, float zero_point, int bits) {
+  const float q = std::nearbyint(x / scale) + zero_point;
+  return uint8_t(std::clamp(q, 0.0f, float((1 << bits) - 1)));
 }
 
 uint8_t nf4_nearest(float x) {

@@ -26,6 +26,10 @@ struct GroupQuant {
 // zero_point = 2^(bits-1). codes[i] in [0, 2^bits).
 GroupQuant rtn_quantize_group(const float* w, int n, int bits, bool symmetric, uint8_t* codes);
 
+// The code of one weight on a group's grid: nearbyint(x / scale) + zero clamped to
+// [0, 2^bits) (ties to even, as torch.round and the GPTQ reference quantizer do).
+uint8_t rtn_code(float x, float scale, float zero_point, int bits);
+
 // NF4 over w[0..n): scale = absmax, code = nearest codebook entry to w / absmax.
 GroupQuant nf4_quantize_group(const float* w, int n, uint8_t* codes);
 

@@ -44,6 +44,7 @@ bool acts_on(const std::string& key, const std::string& method) {
   if (key == "method.update" || key == "method.eps" || key == "method.n_perturbations" ||
       key == "method.clip_threshold" || key == "method.scale_floor")
     return !backprop;
+  if (key == "method.perturbation") return method == "qzo";
   return true;
 }
 

@@ -40,7 +40,7 @@ ReplayResult replay_run(const LoggedRun& run, const std::string& out_dir, long u
   LoadedModel loaded = load_model(cfg);
   std::unique_ptr<ZoParameters> params;
   if (method == "qzo")
-    params = std::make_unique<QzoParameters>(*loaded.quantized, static_cast<float>(cfg.get<double>("method.scale_floor")));
+    params = qzo_parameters(cfg, *loaded.quantized);
   else
     params = std::make_unique<MezoParameters>(*loaded.plain);
   const uint64_t seed = static_cast<uint64_t>(cfg.get<int64_t>("seed"));

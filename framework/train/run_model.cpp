@@ -4,7 +4,9 @@
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
+#include "framework/quant/calibration.h"
 #include "framework/quant/quantized_checkpoint.h"
+#include "framework/tokenizer/tokenizer.h"
 
 namespace qzo {
 
@@ -26,8 +28,24 @@ QuantSpec quant_spec_of(const Config& cfg) {
   spec.group_size = cfg.get<int>("quant.group_size");
   spec.symmetric = cfg.get<bool>("quant.symmetric");
   spec.double_quant = cfg.get<bool>("quant.double_quant");
+  spec.desc_act = cfg.get<bool>("quant.desc_act");
+  spec.damp = cfg.get<double>("quant.damp");
+  if (spec.method == QuantMethod::Codebook) spec.group_size = 0;  // one scale per output channel
   spec.validate();
   return spec;
+}
+
+// GPTQ and the codebook quantizer calibrate on the same windows in every run (seed 0), so
+// that the quantized model does not change with the run seed, as RTN's does not.
+QuantizedModel quantize_at_load(Model model, const QuantSpec& spec, const Config& cfg, const std::string& path) {
+  if (!spec.calibrated()) return QuantizedModel::quantize(std::move(model), spec);
+  const int seq_len = cfg.get<int>("quant.calibration_seq_len");
+  if (seq_len > model.config().max_position_embeddings)
+    fail(cfg.where("quant.calibration_seq_len") + ": " + std::to_string(seq_len) +
+         " exceeds the model's max_position_embeddings " + std::to_string(model.config().max_position_embeddings));
+  const Tokenizer tokenizer = Tokenizer::from_file(path + "/tokenizer.json");
+  const CalibrationSet data = corpus_calibration(tokenizer, cfg.get<int>("quant.calibration_samples"), seq_len, 0);
+  return QuantizedModel::quantize(std::move(model), spec, &data);
 }
 
 }  // namespace
@@ -52,7 +70,7 @@ LoadedModel load_model(const Config& cfg, int local_rank) {
   if (folder_is_quantized_model(path)) {
     m.quantized.emplace(QuantizedModel::load(path, dtype, be));
   } else if (cfg.get<std::string>("quant.method") != "none") {
-    m.quantized.emplace(QuantizedModel::quantize(Model::load(path, dtype, be), quant_spec_of(cfg)));
+    m.quantized.emplace(quantize_at_load(Model::load(path, dtype, be), quant_spec_of(cfg), cfg, path));
   } else {
     m.plain.emplace(Model::load(path, dtype, be));
   }
@@ -64,7 +82,9 @@ namespace {
 std::string label_of(const QuantSpec& s) {
   const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
   if (s.method == QuantMethod::Nf4) return (s.double_quant ? "nf4dq-" : "nf4-") + group;
-  return "rtn" + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group;
+  if (s.method == QuantMethod::Codebook) return "codebook" + std::to_string(s.bits) + "-" + group;
+  const std::string name = s.method == QuantMethod::Gptq ? "gptq" : "rtn";
+  return name + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group + (s.desc_act ? "-act" : "");
 }
 
 }  // namespace

@@ -14,10 +14,19 @@ const Schema& train_schema() {
     model.key<std::string>("path", required_key, "HF model folder (unquantized, or written by qzo quantize)");
     model.choice("dtype", {"f32", "bf16", "fp16"}, "f32", "storage of unquantized weights");
     Section quant = s.section("quant");
-    quant.choice("method", {"none", "rtn", "nf4"}, "rtn", "quantizer applied at load (none = unquantized)");
-    quant.key<int>("bits", 4, "bits per code (rtn: 2, 3, 4, 8; nf4: 4)").min(2).max(8);
-    quant.key<int>("group_size", 32, "weights per scale along a row (0 = per channel)").min(0);
-    quant.key<bool>("symmetric", false, "symmetric RTN (no zero points)");
+    quant.choice("method", {"none", "rtn", "nf4", "gptq", "codebook"}, "rtn",
+                 "quantizer applied at load (none = unquantized; gptq and codebook calibrate on pretraining text)");
+    quant.key<int>("bits", 4, "bits per code (rtn, gptq: 2, 3, 4, 8; nf4: 4; codebook: 2, 3, 4)").min(2).max(8);
+    quant.key<int>("group_size", 32, "weights per scale along a row (0 = per channel; codebook: always per channel)")
+        .min(0);
+    quant.key<bool>("symmetric", false, "symmetric RTN/GPTQ (zero point 2^(bits-1))");
+    quant.key<bool>("desc_act", false, "gptq: act-order, columns by decreasing Hessian diagonal (g_idx)");
+    quant.key<double>("damp", 0.01, "gptq: dampening added to the Hessian diagonal, relative to its mean").positive();
+    quant.key<int>("calibration_samples", 128, "gptq, codebook: calibration windows of pretraining-split text")
+        .positive();
+    quant.key<int>("calibration_seq_len", 128, "gptq, codebook: tokens per calibration window (at most the model's "
+                                               "max_position_embeddings)")
+        .min(2);
     quant.key<bool>("double_quant", false,
                     "nf4: bitsandbytes' layout with 8-bit double-quantized absmax (QLoRA's frozen base; QZO "
                     "trains fp32 scales and refuses it)");
@@ -33,6 +42,9 @@ const Schema& train_schema() {
                                       "directional-derivative clipping C (none = off)")
         .positive();
     method.key<double>("scale_floor", 1e-7, "QZO: scales never step below this").min(0);
+    method.choice("perturbation", {"additive", "multiplicative"}, "additive",
+                  "QZO: S + εz and S -= lr·d·z (the paper's; ε, lr, C in scale units), or S·exp(εz) and "
+                  "S *= exp(-lr·d·z) (SPSA on log S; relative to each scale, so they transfer between quantizers)");
     method.key<double>("weight_decay", 0.0, "MeZO: decoupled weight decay (not on norms/biases)").min(0);
     method.choice("nonfinite", {"skip", "stop"}, "skip", "what a NaN/inf loss does to the step");
     method.key<int>("icl_k", 4, "ICL: demonstrations per prompt").min(0);

@@ -146,6 +146,9 @@ void require_method_fits_model(const Config& cfg, const std::string& method, con
   if (method == "qzo" && loaded.quantized->spec().double_quant)
     fail(cfg.where("quant.double_quant") + ": qzo trains fp32 scales; double-quantized absmax is for a frozen "
          "QLoRA base (set quant.double_quant: false)");
+  if ((method == "mezo" || is_backprop_method(method)) && cfg.get<std::string>("method.perturbation") == "multiplicative")
+    fail(cfg.where("method.perturbation") + ": the multiplicative perturbation scales quantization scales; method " +
+         method + " needs additive");
   if ((method == "mezo" || method == "ft") && loaded.quantized)
     fail(cfg.where("quant.method") + ": method " + method + " trains full weights; set quant.method: none");
 }
@@ -179,7 +182,7 @@ struct Trainables {
 Trainables make_trainables(const Config& cfg, const std::string& method, LoadedModel& loaded, uint64_t seed) {
   Trainables t;
   if (method == "qzo")
-    t.zo = std::make_unique<QzoParameters>(*loaded.quantized, float(cfg.get<double>("method.scale_floor")));
+    t.zo = qzo_parameters(cfg, *loaded.quantized);
   else if (method == "mezo")
     t.zo = std::make_unique<MezoParameters>(*loaded.plain);
   else if (method == "qlora")
@@ -610,6 +613,11 @@ nlohmann::json train_and_evaluate(const Config& cfg, Communicator& comm, RunLog*
 }
 
 }  // namespace
+
+std::unique_ptr<QzoParameters> qzo_parameters(const Config& cfg, QuantizedModel& model) {
+  return std::make_unique<QzoParameters>(model, float(cfg.get<double>("method.scale_floor")),
+                                         parse_scale_perturbation(cfg.get<std::string>("method.perturbation")));
+}
 
 nlohmann::json run_training(const Config& cfg, Communicator& comm, RunLog* log) {
   return run_training_with(RunOptions{}, cfg, comm, log);

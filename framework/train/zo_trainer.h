@@ -3,6 +3,7 @@
 // plus runs/<name>/summary.json. Data-parallel ready: each rank scores its own shard of
 // every batch and the communicator sums the loss scalars.
 #pragma once
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,11 +12,15 @@
 #include "framework/config/schema.h"
 #include "framework/dist/communicator.h"
 #include "framework/log/run_log.h"
+#include "framework/methods/qzo.h"
 #include "framework/train/run_outputs.h"
 
 namespace qzo {
 
 const Schema& train_schema();
+
+// QZO's trainable scales of `model` with the config's method.scale_floor and method.perturbation.
+std::unique_ptr<QzoParameters> qzo_parameters(const Config& cfg, QuantizedModel& model);
 
 // Runs the configured job; returns the summary also written to summary.json. On rank 0,
 // `log` (when given) receives the run's provenance, every step, every evaluation and the

@@ -14,6 +14,7 @@ void dequantize_with_offsets(float* W_out, const QuantizedWeightView& w, const f
 void dense_read(float* out, const DenseWeightView& w, const ZoPerturbation* perturbation);
 void philox_normal_fill(float* out, uint64_t seed, uint32_t stream, uint64_t first_index, int64_t n);
 void scale_update(float* scales, int64_t n, uint64_t seed, uint32_t stream, float step, float floor);
+void scale_update_log(float* scales, int64_t n, uint64_t seed, uint32_t stream, float step);
 void zo_axpy(float* w, int64_t n, uint64_t seed, uint32_t stream, float keep, float step);
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
                   float eps, float weight_decay, float bias_correction1, float bias_correction2);

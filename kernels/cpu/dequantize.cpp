@@ -15,6 +15,7 @@
 #include "kernels/nf4.h"
 #include "kernels/packing.h"
 #include "kernels/philox.h"
+#include "kernels/scale_perturbation.h"
 
 namespace qzo::cpu {
 
@@ -22,13 +23,16 @@ namespace {
 
 struct Scratch {
   std::vector<uint8_t> codes;   // one unpacked row (generic path)
-  std::vector<float> offsets;   // a tile of rows' scale offsets (fused perturbation)
+  std::vector<float> offsets;   // a tile of rows' scale offsets or factors (fused perturbation)
+  std::vector<float> scales;    // one act-order row's scales
 };
 
-// table[q] = s * (q - zero) for scalar codes, s * C[q] for NF4.
-inline void group_table(bool nf4, float s, float zero, float* table) {
-  if (nf4) {
-    for (int q = 0; q < 16; ++q) table[q] = s * kNf4Codebook[q];
+// table[q] = s * (q - zero) for scalar codes, s * levels[q] for NF4 and codebooks (2^bits
+// levels; the rest of the 16 entries are 0 so that vector permutes read defined values).
+inline void group_table(const float* levels, int bits, float s, float zero, float* table) {
+  if (levels) {
+    const int n = 1 << bits;
+    for (int q = 0; q < 16; ++q) table[q] = q < n ? s * levels[q] : 0.0f;
   } else {
     for (int q = 0; q < 16; ++q) table[q] = s * (float(q) - zero);
   }
@@ -127,23 +131,49 @@ inline float stored_scale(const QuantizedWeightView& w, size_t j) {
   return double_quant_absmax(kSignedDynamicMap.value[d.absmax_codes[j]], d.absmax2[j / kDoubleQuantBlock], d.offset);
 }
 
-void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offsets, float* out,
-                    Scratch& scratch) {
+// How a row reads its scales: as stored, or perturbed by per-scale values that are added
+// (S + ε·z) or multiplied (S · exp(ε·z)).
+struct RowScales {
+  const float* perturbation = nullptr;
+  bool multiplicative = false;
+};
+
+// Act-order rows (GPTQ desc_act): every column looks its group up in g_idx.
+void dequantize_act_order_row(const QuantizedWeightView& w, int row, const std::vector<float>& scales,
+                              const uint8_t* Z, const float* levels, float* out, Scratch& scratch) {
+  scratch.codes.resize(size_t(w.in_features));
+  unpack_codes(w.packed_codes + size_t(row) * w.row_bytes, size_t(w.in_features), w.bits, scratch.codes.data(),
+               w.nibble_order);
+  for (int c = 0; c < w.in_features; ++c) {
+    const int k = w.g_idx[c];
+    const float q = float(scratch.codes[size_t(c)]);
+    out[c] = levels ? scales[size_t(k)] * levels[scratch.codes[size_t(c)]] : scales[size_t(k)] * (q - float(Z[k]));
+  }
+}
+
+void dequantize_row(const QuantizedWeightView& w, int row, RowScales read, float* out, Scratch& scratch) {
   const int g = w.group_size, groups = w.groups_per_row(), bits = w.bits;
-  const bool nf4 = w.format == CodeFormat::Nf4;
+  const float* levels = w.row_levels(row, kNf4Codebook);
   const size_t base = size_t(row) * size_t(groups);
-  const uint8_t* Z = nf4 ? nullptr : w.zero_points + base;
+  const uint8_t* Z = levels ? nullptr : w.zero_points + base;
   const uint8_t* packed = w.packed_codes + size_t(row) * w.row_bytes;
   auto scale = [&](int k) {
     const float s = stored_scale(w, base + size_t(k));
-    return row_offsets ? s + row_offsets[k] : s;
+    if (!read.perturbation) return s;
+    return apply_scale_perturbation(s, read.perturbation[k], read.multiplicative);
   };
+  if (w.g_idx) {
+    scratch.scales.resize(size_t(groups));
+    for (int k = 0; k < groups; ++k) scratch.scales[size_t(k)] = scale(k);
+    dequantize_act_order_row(w, row, scratch.scales, Z, levels, out, scratch);
+    return;
+  }
 
   if (bits == 4 && g % 2 == 0) {  // groups start on byte boundaries
     const bool high_first = w.nibble_order == NibbleOrder::HighFirst;
     alignas(64) float table[16];
     for (int k = 0; k < groups; ++k) {
-      group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
+      group_table(levels, bits, scale(k), Z ? float(Z[k]) : 0.0f, table);
       const uint8_t* p = packed + size_t(k) * g / 2;
       if (high_first) decode4<true>(p, g, table, out + size_t(k) * g);
       else decode4<false>(p, g, table, out + size_t(k) * g);
@@ -163,7 +193,7 @@ void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offs
   if ((bits == 2 || bits == 3) && g % 16 == 0) {
     alignas(64) float table[16];
     for (int k = 0; k < groups; ++k) {
-      group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
+      group_table(levels, bits, scale(k), Z ? float(Z[k]) : 0.0f, table);
       const uint8_t* p = packed + size_t(k) * size_t(g) * size_t(bits) / 8;
       if (bits == 2) decode_narrow16<2>(p, g, table, out + size_t(k) * g);
       else decode_narrow16<3>(p, g, table, out + size_t(k) * g);
@@ -176,7 +206,7 @@ void dequantize_row(const QuantizedWeightView& w, int row, const float* row_offs
   unpack_codes(packed, size_t(w.in_features), bits, scratch.codes.data(), w.nibble_order);
   alignas(64) float table[16];
   for (int k = 0; k < groups; ++k) {
-    group_table(nf4, scale(k), Z ? float(Z[k]) : 0.0f, table);
+    group_table(levels, bits, scale(k), Z ? float(Z[k]) : 0.0f, table);
     decode_bytes(scratch.codes.data() + size_t(k) * g, g, table, out + size_t(k) * g);
   }
 }
@@ -191,15 +221,15 @@ void dequantize_with_offsets(float* W_out, const QuantizedWeightView& w, const f
     Scratch scratch;
 #pragma omp for schedule(static)
     for (int r = 0; r < w.out_features; ++r)
-      dequantize_row(w, r, scale_offsets ? scale_offsets + size_t(r) * size_t(groups) : nullptr,
+      dequantize_row(w, r, RowScales{scale_offsets ? scale_offsets + size_t(r) * size_t(groups) : nullptr},
                      W_out + size_t(r) * size_t(w.in_features), scratch);
   }
 }
 
 namespace {
 
-// Scale offsets signed_eps * z drawn per tile of rows on the fly: bit for bit what filling
-// a buffer of offsets and calling dequantize_with_offsets gives.
+// Scale offsets signed_eps * z (or factors exp(signed_eps * z)) drawn per tile of rows on the
+// fly: bit for bit what filling a buffer of offsets and calling dequantize_with_offsets gives.
 void dequantize_perturbed(float* W_out, const QuantizedWeightView& w, const ZoPerturbation& p) {
   const int groups = w.groups_per_row();
   // Rows are drawn in tiles of >= 256 scales: Philox works in chunks of 64 normals.
@@ -215,11 +245,12 @@ void dequantize_perturbed(float* W_out, const QuantizedWeightView& w, const ZoPe
       const int r0 = t * tile_rows, r1 = std::min(w.out_features, r0 + tile_rows);
       const size_t n = size_t(r1 - r0) * size_t(groups);
       qzo::philox_normal_fill(p.seed, p.stream, uint64_t(r0) * uint64_t(groups), n, off);
-      // Rounded product first, then the sum in dequantize_row: the buffered path's order.
-      for (size_t j = 0; j < n; ++j) off[j] = p.signed_eps * off[j];
+      // Rounded product first, then the sum (or product) in dequantize_row: the buffered
+      // path's order, and the one perturbed_scale in kernels/cuda/dequantize_math.h keeps.
+      for (size_t j = 0; j < n; ++j) off[j] = scale_perturbation(p.signed_eps, off[j], p.multiplicative);
       for (int r = r0; r < r1; ++r)
-        dequantize_row(w, r, off + size_t(r - r0) * size_t(groups), W_out + size_t(r) * size_t(w.in_features),
-                       scratch);
+        dequantize_row(w, r, RowScales{off + size_t(r - r0) * size_t(groups), p.multiplicative},
+                       W_out + size_t(r) * size_t(w.in_features), scratch);
     }
   }
 }

@@ -30,6 +30,7 @@ void dequantize(Backend& be, float* W_out, const QuantizedWeightView& w, const Z
 void dense_read(Backend& be, float* out, const DenseWeightView& w, const ZoPerturbation* perturbation);
 void philox_normal_fill(Backend& be, float* out, uint64_t seed, uint32_t stream, uint64_t first_index, int64_t n);
 void scale_update(Backend& be, float* scales, int64_t n, uint64_t seed, uint32_t stream, float step, float floor);
+void scale_update_log(Backend& be, float* scales, int64_t n, uint64_t seed, uint32_t stream, float step);
 void zo_axpy(Backend& be, float* w, int64_t n, uint64_t seed, uint32_t stream, float keep, float step);
 void adamw_update(Backend& be, float* w, const float* g, float* m, float* v, int64_t n, const ops::AdamWStep& s);
 

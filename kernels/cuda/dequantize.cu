@@ -1,5 +1,5 @@
-// Dequantization of a packed RTN (2/3/4/8-bit) or NF4 matrix, optionally with QZO's scale
-// perturbation S + ε·z fused in: one thread block per tile of rows stages the tile's scales in
+// Dequantization of a packed RTN/GPTQ (2/3/4/8-bit, act-order too), NF4 or codebook matrix,
+// optionally with QZO's scale perturbation (S + ε·z or S·exp(ε·z)) fused in: one thread block per tile of rows stages the tile's scales in
 // shared memory (z drawn once per scale, or a double-quantized absmax decoded once per block),
 // then writes the tile's weights coalesced.
 #include "kernels/error.h"
@@ -46,7 +46,7 @@ __global__ void dequantize_kernel(Out* out, QuantizedWeightView w, bool perturbe
     const uint64_t first = first_philox_block(j0), blocks = philox_block_count(j0, j1);
     for (uint64_t b = threadIdx.x; b < blocks; b += blockDim.x)
       philox_block_normals(key, p.stream, first + b, j0, j1, [&](uint64_t j, float z) {
-        staged[j - j0] = perturbed_scale(w.scales[j], p.signed_eps, z);
+        staged[j - j0] = perturbed_scale(w.scales[j], p, z);
       });
   } else {
     for (uint64_t j = j0 + threadIdx.x; j < j1; j += blockDim.x)
@@ -60,7 +60,9 @@ __global__ void dequantize_kernel(Out* out, QuantizedWeightView w, bool perturbe
 }
 
 void check_view(const QuantizedWeightView& w) {
-  const bool bits_ok = w.format == CodeFormat::Nf4 ? w.bits == 4 : (w.bits == 2 || w.bits == 3 || w.bits == 4 || w.bits == 8);
+  const bool bits_ok = w.format == CodeFormat::Nf4        ? w.bits == 4
+                       : w.format == CodeFormat::Codebook ? (w.bits >= 2 && w.bits <= 4)
+                                                          : (w.bits == 2 || w.bits == 3 || w.bits == 4 || w.bits == 8);
   if (!bits_ok || w.group_size <= 0 || w.in_features % w.group_size != 0)
     fail("cuda dequantize: unsupported layout (bits " + std::to_string(w.bits) +
                                 ", group_size " + std::to_string(w.group_size) + ", in_features " +

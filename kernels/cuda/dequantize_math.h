@@ -4,7 +4,8 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/cuda/rounding.h"
+#include "kernels/rounding.h"
+#include "kernels/scale_perturbation.h"
 #include "kernels/double_quant.h"
 #include "kernels/hd.h"
 #include "kernels/weight_operand.h"
@@ -37,29 +38,30 @@ QZO_HD inline float stored_scale(const QuantizedWeightView& w, uint64_t j, const
   return double_quant_absmax(dynamic_map[d.absmax_codes[j]], d.absmax2[j / kDoubleQuantBlock], d.offset);
 }
 
-// S + ε·z with the product rounded before the sum, as the CPU reference reads a scale.
-QZO_HD inline float perturbed_scale(float stored, float signed_eps, float z) {
-  return stored + mul_rn(signed_eps, z);
+// S + ε·z or S·exp(ε·z) with ε·z rounded first, as the CPU reference reads a scale.
+QZO_HD inline float perturbed_scale(float stored, const ZoPerturbation& p, float z) {
+  return apply_scale_perturbation(stored, scale_perturbation(p.signed_eps, z, p.multiplicative), p.multiplicative);
 }
 
-// s·(q − zero) or s·C[q]: one rounding each, as the CPU's per-group tables.
-QZO_HD inline float dequantize_weight(CodeFormat format, uint32_t code, float zero, float scale,
-                                      const float* codebook) {
-  return format == CodeFormat::Nf4 ? scale * codebook[code] : scale * (float(code) - zero);
+// s·(q − zero), or s·levels[q] (NF4, codebooks): one rounding each, as the CPU's per-group tables.
+QZO_HD inline float dequantize_weight(uint32_t code, float zero, float scale, const float* levels) {
+  return levels ? scale * levels[code] : scale * (float(code) - zero);
 }
 
 // Weight e (= local row · in_features + column) of the tile whose first row is r0, given
 // the tile's staged scales.
+// `nf4_levels` is the caller's copy of kNf4Codebook (constant memory on the device).
 QZO_HD inline float tile_weight(const QuantizedWeightView& w, int r0, int64_t e, const float* staged_scales,
-                                const float* codebook) {
+                                const float* nf4_levels) {
   const int groups = w.in_features / w.group_size;
   const int local_row = int(e / w.in_features);
   const int col = int(e % w.in_features);
-  const int k = col / w.group_size;
+  const int k = w.group_of(col);
   const int64_t row = int64_t(r0) + local_row;
   const uint32_t code = unpack_code(w.packed_codes + row * int64_t(w.row_bytes), col, w.bits, w.nibble_order);
-  const float zero = w.format == CodeFormat::Nf4 ? 0.0f : float(w.zero_points[row * groups + k]);
-  return dequantize_weight(w.format, code, zero, staged_scales[int64_t(local_row) * groups + k], codebook);
+  const float* levels = w.row_levels(row, nf4_levels);
+  const float zero = levels ? 0.0f : float(w.zero_points[row * groups + k]);
+  return dequantize_weight(code, zero, staged_scales[int64_t(local_row) * groups + k], levels);
 }
 
 }  // namespace qzo

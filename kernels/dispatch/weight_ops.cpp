@@ -29,6 +29,10 @@ void scale_update(Backend& be, float* scales, int64_t n, uint64_t seed, uint32_t
   QZO_DISPATCH(be, (scales, n, seed, stream, step, floor), scale_update, scales, n, seed, stream, step, floor);
 }
 
+void scale_update_log(Backend& be, float* scales, int64_t n, uint64_t seed, uint32_t stream, float step) {
+  QZO_DISPATCH(be, (scales, n, seed, stream, step), scale_update_log, scales, n, seed, stream, step);
+}
+
 void zo_axpy(Backend& be, float* w, int64_t n, uint64_t seed, uint32_t stream, float keep, float step) {
   QZO_DISPATCH(be, (w, n, seed, stream, keep, step), zo_axpy, w, n, seed, stream, keep, step);
 }

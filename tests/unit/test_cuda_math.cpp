@@ -244,7 +244,7 @@ std::vector<float> dequantize_as_kernel(const QuantizedWeightView& w, const ZoPe
     if (p) {
       for (uint64_t b = 0; b < philox_block_count(j0, j1); ++b)
         philox_block_normals(philox_key(p->seed), p->stream, first_philox_block(j0) + b, j0, j1,
-                             [&](uint64_t j, float z) { staged[j - j0] = perturbed_scale(w.scales[j], p->signed_eps, z); });
+                             [&](uint64_t j, float z) { staged[j - j0] = perturbed_scale(w.scales[j], *p, z); });
     } else {
       for (uint64_t j = j0; j < j1; ++j) staged[j - j0] = stored_scale(w, j, kSignedDynamicMap.value);
     }

