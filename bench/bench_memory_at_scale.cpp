@@ -23,6 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "framework/core/machine.h"
+
 #include "bench/common/llama_shapes.h"
 #include "bench/common/random_dense_model.h"
 #include "bench/common/random_nf4_model.h"
@@ -123,26 +125,6 @@ MemoryRun memory_run(const Args& a) {
   run.quant = QuantSpec::parse("rtn:bits=4,group_size=128");
   run.storage = DType::BF16;
   return run;
-}
-
-std::string proc_value(const char* file, const std::string& key) {
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) {
-      const size_t colon = line.find(':');
-      size_t start = line.find_first_not_of(" \t", colon + 1);
-      return start == std::string::npos ? "" : line.substr(start);
-    }
-  return "";
-}
-
-nlohmann::json machine_json() {
-  const std::string mem_kb = proc_value("/proc/meminfo", "MemTotal");
-  return {{"cpu", proc_value("/proc/cpuinfo", "model name")},
-          {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"memory_bytes", std::stod(mem_kb.empty() ? "0" : mem_kb) * 1024.0},
-          {"accelerator", "CPU backend"}};
 }
 
 std::string utc_now() {

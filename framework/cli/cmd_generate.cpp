@@ -1,10 +1,14 @@
 // `qzo generate --model DIR --prompt "..." [--max-new-tokens N] [--temperature T ...]`:
-// KV-cached generation, streamed to the terminal as tokens arrive.
+// KV-cached generation, streamed to the terminal as tokens arrive; quantized folders
+// (qzo's own or HF GPTQ) generate through their dequantized layers.
 #include <cstdio>
+#include <optional>
 
 #include "framework/cli/commands.h"
 #include "framework/core/dtype.h"
 #include "framework/model/generate.h"
+#include "framework/quant/quantized_model.h"
+#include "framework/train/run_model.h"
 #include "framework/tokenizer/tokenizer.h"
 
 namespace qzo::cli {
@@ -27,13 +31,23 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--dtype", o->dtype, "weight storage: f32, bf16 or fp16");
   cmd->add_flag("--no-bos", o->no_bos, "do not prepend the tokenizer's BOS");
   cmd->callback([o] {
-    const Model model = Model::load(o->model, storage_dtype_from_config(o->dtype));
+    // A quantized folder (qzo's or an HF GPTQ one) generates through its dequantized layers.
+    const DType storage = storage_dtype_from_config(o->dtype);
+    std::optional<QuantizedModel> quantized;
+    std::optional<Model> plain;
+    if (folder_is_quantized_model(o->model))
+      quantized.emplace(QuantizedModel::load(o->model, storage));
+    else
+      plain.emplace(Model::load(o->model, storage));
+    const Model& model = quantized ? quantized->model() : *plain;
+    std::optional<QuantizedWeights> source;
+    if (quantized) source.emplace(*quantized);
     const Tokenizer tok = Tokenizer::from_file(o->model + "/tokenizer.json");
     std::vector<int32_t> prompt = tok.encode(o->prompt, false);
     if (!o->no_bos && tok.bos_id() >= 0) prompt.insert(prompt.begin(), tok.bos_id());
     SamplingOptions s = o->sampling;
     s.stop_token = tok.eos_id();
-    Generator gen(model);
+    Generator gen(model, source ? &*source : nullptr);
     std::printf("%s", o->prompt.c_str());
     // Decode the growing suffix so multi-byte characters split across tokens print whole.
     std::vector<int32_t> produced;

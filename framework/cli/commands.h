@@ -13,6 +13,7 @@ void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_replay_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 void add_memory_command(CLI::App& app);
 
 }  // namespace qzo::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   qzo::cli::add_replay_command(app);
   qzo::cli::add_memory_command(app);
   qzo::cli::add_merge_command(app);
+  qzo::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -85,11 +85,15 @@ size_t rope_table_bytes(const ModelConfig& c) {
 
 size_t dense_bytes(const Tensor& t, DType storage) { return t.numel * dtype_size(storage); }
 
-// QuantizedLinear::from_parts: packed codes (rows of packed_bytes(in, bits)) and, for RTN,
-// one uint8 zero point per group: the frozen part of a quantized layer.
+// QuantizedLinear::from_parts: packed codes (rows of packed_bytes(in, bits)), for RTN and GPTQ
+// one uint8 zero point per group, for act-order an int32 group per input column, for the
+// codebook 2^bits fp32 levels per row: the frozen part of a quantized layer.
 size_t quantized_frozen_bytes(const Tensor& t, const QuantSpec& spec) {
   const size_t groups = t.rows * size_t(t.cols / size_t(spec.resolved_group_size(int(t.cols), t.name)));
-  return t.rows * packed_bytes(t.cols, spec.bits) + (spec.method == QuantMethod::Rtn ? groups : 0);
+  const size_t zero_points = spec.scalar_codes() ? groups : 0;
+  const size_t g_idx = spec.desc_act ? t.cols * sizeof(int32_t) : 0;
+  const size_t levels = spec.method == QuantMethod::Codebook ? (t.rows << spec.bits) * sizeof(float) : 0;
+  return t.rows * packed_bytes(t.cols, spec.bits) + zero_points + g_idx + levels;
 }
 
 // Its trainable part: one fp32 scale per group.

@@ -13,10 +13,9 @@
 
 namespace qzo {
 
-// "rtn4-g128", "rtn4s-g32", "rtn8-channel", "nf4-g64" (the trainer's run labels) or a
-// QuantSpec string ("rtn:bits=4,group_size=128"); throws naming --quant.
+// A run label ("rtn4-g128", "rtn4s-g32", "rtn8-channel", "nf4-g64", "gptq4-g64-act",
+// "codebook3-channel"; QuantSpec::label) or a QuantSpec string; throws naming --quant.
 QuantSpec quant_spec_from_label(const std::string& text);
-std::string quant_label_of(const QuantSpec& spec);  // "rtn4-g128"
 
 // "1.23 GB" / "45.6 MB" / "789 KB" (powers of 1000, as the trainer's memory line).
 std::string memory_bytes_text(double bytes);

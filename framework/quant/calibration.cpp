@@ -92,10 +92,12 @@ std::vector<LayerCalibration> collect_hessians(const Model& model, const WeightS
     Batch b;
     b.B = int(last - first);
     b.T = data.seq_len;
+    // One labelled position per window: the linear inputs are all that is wanted, and the
+    // head over every position would cost more than the layers.
     for (size_t w = first; w < last; ++w) {
       b.tokens.insert(b.tokens.end(), data.windows[w].begin(), data.windows[w].end());
-      b.targets.insert(b.targets.end(), data.windows[w].begin() + 1, data.windows[w].end());
-      b.targets.push_back(-1);
+      b.targets.insert(b.targets.end(), size_t(data.seq_len - 1), -1);
+      b.targets.push_back(data.windows[w].back());
     }
     model.forward_loss(b, &collector);
   }

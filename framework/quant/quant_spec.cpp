@@ -147,6 +147,13 @@ int QuantSpec::resolved_group_size(int in_features, const std::string& tensor) c
   return g;
 }
 
+std::string QuantSpec::label() const {
+  const std::string group = group_size > 0 ? "g" + std::to_string(group_size) : "channel";
+  if (method == QuantMethod::Nf4) return (double_quant ? "nf4dq-" : "nf4-") + group;
+  if (method == QuantMethod::Codebook) return "codebook" + std::to_string(bits) + "-" + group;
+  return quant_method_name(method) + std::to_string(bits) + (symmetric ? "s-" : "-") + group + (desc_act ? "-act" : "");
+}
+
 std::string QuantSpec::to_string() const {
   std::string s = quant_method_name(method) + ":bits=" + std::to_string(bits) + ",group_size=" +
                   (group_size == 0 ? std::string("channel") : std::to_string(group_size));

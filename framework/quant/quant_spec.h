@@ -38,6 +38,9 @@ struct QuantSpec {
   // group size divides in_features.
   int resolved_group_size(int in_features, const std::string& tensor) const;
   std::string to_string() const;  // round-trips through parse()
+  // The short name runs and reports use: "rtn4-g32", "rtn4s-channel", "nf4-g64", "nf4dq-g64",
+  // "gptq3-g64", "gptq4-g64-act", "codebook2-channel".
+  std::string label() const;
   // Whether quantizing needs calibration activations (gptq, codebook).
   bool calibrated() const { return method == QuantMethod::Gptq || method == QuantMethod::Codebook; }
   // Scalar codes s·(q − z) with zero points (rtn, gptq).

@@ -79,28 +79,22 @@ LoadedModel load_model(const Config& cfg, int local_rank) {
 
 namespace {
 
-std::string label_of(const QuantSpec& s) {
-  const std::string group = s.group_size > 0 ? "g" + std::to_string(s.group_size) : "channel";
-  if (s.method == QuantMethod::Nf4) return (s.double_quant ? "nf4dq-" : "nf4-") + group;
-  if (s.method == QuantMethod::Codebook) return "codebook" + std::to_string(s.bits) + "-" + group;
-  const std::string name = s.method == QuantMethod::Gptq ? "gptq" : "rtn";
-  return name + std::to_string(s.bits) + (s.symmetric ? "s-" : "-") + group + (s.desc_act ? "-act" : "");
-}
 
 }  // namespace
 
 std::string quant_label(const LoadedModel& m, const Config& cfg) {
   if (!m.quantized) return cfg.get<std::string>("model.dtype");
-  return label_of(m.quantized->spec());
+  return m.quantized->spec().label();
 }
 
 std::string quant_label(const Config& cfg) {
   const std::string path = cfg.get<std::string>("model.path");
   if (folder_is_quantized_model(path))
-    return label_of(quant_spec_from_quantization_config(nlohmann::json::parse(read_text_file(path + "/config.json")),
-                                                        path + "/config.json"));
+    return quant_spec_from_quantization_config(nlohmann::json::parse(read_text_file(path + "/config.json")),
+                                              path + "/config.json")
+        .label();
   if (cfg.get<std::string>("quant.method") == "none") return cfg.get<std::string>("model.dtype");
-  return label_of(quant_spec_of(cfg));
+  return quant_spec_of(cfg).label();
 }
 
 }  // namespace qzo

@@ -242,8 +242,8 @@ TEST(MemoryModel, BadRunsFailInOneLineNamingTheFlag) {
     EXPECT_NE(std::string(e.what()).find("--quant 'rtn5-g128'"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
   }
-  EXPECT_EQ(quant_label_of(quant_spec_from_label("rtn4-g128")), "rtn4-g128");
-  EXPECT_EQ(quant_label_of(quant_spec_from_label("rtn8s-channel")), "rtn8s-channel");
+  for (const char* label : {"rtn4-g128", "rtn8s-channel", "nf4-g64", "gptq3-g64", "gptq4s-g32-act", "codebook2-channel"})
+    EXPECT_EQ(quant_spec_from_label(label).label(), label);
   EXPECT_THROW(memory_method_from_name("lora"), Error);
 }
 
