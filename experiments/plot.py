@@ -62,6 +62,8 @@ def acts_on(key, method):
         return method in BACKPROP
     if key in ZO_KEYS:
         return method not in BACKPROP
+    if key == "method.perturbation":
+        return method == "qzo"
     return True
 
 
@@ -275,6 +277,41 @@ def plot_acc_vs_memory(rows, out_dir):
     save(fig, out_dir, "acc-vs-memory.png")
 
 
+def plot_perturbations(runs, out_dir):
+    """Quantizer ablations: final eval metric per quantizer, additive against multiplicative
+    (mean ± 95% CI over seeds), with the quantized model's zero-shot score."""
+    by = {}
+    for r in runs:
+        if r["method"] != "qzo" or "final" not in r["summary"]:
+            continue
+        kind = r["labels"].get("method.perturbation", "additive")
+        by.setdefault(r["quantizer"], {}).setdefault(kind, []).append(r)
+    if not any("multiplicative" in kinds for kinds in by.values()):
+        return
+    quantizers = list(by)
+    x = np.arange(len(quantizers))
+    fig, ax = plt.subplots(figsize=(max(8, 0.55 * len(quantizers)), 4.5))
+    for offset, kind in ((-0.2, "additive"), (0.2, "multiplicative")):
+        means, errs = [], []
+        for q in quantizers:
+            finals = [r["summary"]["final"] * metric_scale(r["metric"]) for r in by[q].get(kind, [])]
+            means.append(np.mean(finals) if finals else np.nan)
+            errs.append(ci95(finals) if finals else 0)
+        ax.bar(x + offset, means, 0.4, yerr=errs, capsize=2, label=kind)
+    zero = [np.mean([r["summary"]["zero_shot"] * metric_scale(r["metric"])
+                     for kind in by[q].values() for r in kind if "zero_shot" in r["summary"]] or [np.nan])
+            for q in quantizers]
+    ax.plot(x, zero, "k_", markersize=14, label="zero-shot")
+    ax.set_xticks(x)
+    ax.set_xticklabels(quantizers, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("eval metric after training (mean ± 95% CI)")
+    lo = np.nanmin(zero + [m for m in ax.get_ylim()]) if zero else 0
+    ax.set_ylim(bottom=max(0, lo - 10))
+    ax.legend(fontsize=8)
+    ax.set_title("QZO by quantizer: additive S + εz against multiplicative S·exp(εz)")
+    save(fig, out_dir, "perturbation.png")
+
+
 def curve_points(runs):
     """(forward passes, training seconds, score) per eval_curve step, each a list over the runs."""
     by_step = OrderedDict()
@@ -359,6 +396,7 @@ def main():
     plot_acc_vs_clip(runs, args.out)
     plot_acc_vs_memory(rows, args.out)
     plot_acc_vs_compute(rows, args.out)
+    plot_perturbations(runs, args.out)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@
 // z, dequantization, the embedding gradient and dropout must agree bit for bit. Without a usable GPU every test skips, saying why.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -103,6 +105,8 @@ struct Quantized {
   // Double-quantized NF4 (bitsandbytes' layout) when absmax_codes is non-empty.
   std::vector<uint8_t> absmax_codes;
   std::vector<float> absmax2;
+  std::vector<float> codebooks;  // CodeFormat::Codebook: 2^bits levels per row
+  std::vector<int32_t> g_idx;    // act-order when non-empty
 };
 
 class QuantizedOnBackend {
@@ -113,6 +117,14 @@ class QuantizedOnBackend {
     view_ = {q.out_features, q.in_features, q.group_size, q.bits, q.format, packed_bytes(size_t(q.in_features), q.bits),
              packed_.as<uint8_t>(), zero_points_.empty() ? nullptr : zero_points_.as<uint8_t>(), scales_.as<float>(),
              NibbleOrder::LowFirst, {}};
+    if (!q.codebooks.empty()) {
+      codebooks_ = put(be, q.codebooks);
+      view_.codebooks = codebooks_.as<float>();
+    }
+    if (!q.g_idx.empty()) {
+      g_idx_ = put(be, q.g_idx);
+      view_.g_idx = g_idx_.as<int32_t>();
+    }
     if (!q.absmax_codes.empty()) {
       absmax_codes_ = put(be, q.absmax_codes);
       absmax2_ = put(be, q.absmax2);
@@ -124,12 +136,12 @@ class QuantizedOnBackend {
   const QuantizedWeightView& view() const { return view_; }
 
  private:
-  Buffer packed_, zero_points_, scales_, absmax_codes_, absmax2_;
+  Buffer packed_, zero_points_, scales_, absmax_codes_, absmax2_, codebooks_, g_idx_;
   QuantizedWeightView view_;
 };
 
 Quantized random_quantized(std::mt19937& rng, int out, int in, int group, int bits, CodeFormat format) {
-  Quantized q{{}, {}, {}, out, in, group, bits, format, {}, {}};
+  Quantized q{{}, {}, {}, out, in, group, bits, format, {}, {}, {}, {}};
   const size_t row_bytes = packed_bytes(size_t(in), bits);
   std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
   std::vector<uint8_t> codes(static_cast<size_t>(in));
@@ -162,6 +174,56 @@ TEST_F(BackendOps, DequantizeIsBitIdenticalForEveryFormatWithAndWithoutPerturbat
         });
       }
     }
+}
+
+// GPTQ's act-order (a random permutation of the columns onto groups of 16) and per-row
+// codebooks, plain and additively perturbed: bit for bit.
+TEST_F(BackendOps, ActOrderAndCodebookDequantizeAreBitIdentical) {
+  const ZoPerturbation p{99, 12, 2e-3f};
+  std::vector<Quantized> cases;
+  for (int bits : {2, 3, 4, 8}) {
+    Quantized q = random_quantized(rng_, 300, 96, 16, bits, CodeFormat::Scalar);
+    std::vector<int32_t> perm(96);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng_);
+    q.g_idx.resize(96);
+    for (int i = 0; i < 96; ++i) q.g_idx[size_t(perm[size_t(i)])] = i / 16;
+    cases.push_back(q);
+  }
+  for (int bits : {2, 3, 4}) {
+    Quantized q = random_quantized(rng_, 300, 96, 96, bits, CodeFormat::Codebook);
+    q.codebooks = random(size_t(300) << bits, -1.0f, 1.0f);
+    cases.push_back(q);
+  }
+  for (const Quantized& q : cases)
+    for (const ZoPerturbation* perturbation : {static_cast<const ZoPerturbation*>(nullptr), &p}) {
+      SCOPED_TRACE("bits " + std::to_string(q.bits) + (q.g_idx.empty() ? " codebook" : " act-order") +
+                   (perturbation ? " perturbed" : ""));
+      expect_bitwise_equal([&](Backend& be, Workspace&) {
+        QuantizedOnBackend w(be, q);
+        Buffer out = poisoned(be, w.view().numel());
+        ops::dequantize(be, out.as<float>(), w.view(), perturbation);
+        return read(be, out);
+      });
+    }
+}
+
+// S·exp(ε·z): the device's expf may differ from the host's in the last bits.
+TEST_F(BackendOps, MultiplicativePerturbationAndLogScaleUpdateMatchCpu) {
+  const ZoPerturbation p{99, 12, -0.05f, true};
+  const Quantized q = random_quantized(rng_, 300, 96, 32, 4, CodeFormat::Scalar);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    QuantizedOnBackend w(be, q);
+    Buffer out = poisoned(be, w.view().numel());
+    ops::dequantize(be, out.as<float>(), w.view(), &p);
+    return read(be, out);
+  }, 1e-12);
+  const std::vector<float> scales = random(10001, 1e-3f, 0.01f);
+  expect_nmse_below([&](Backend& be, Workspace&) {
+    Buffer s = put(be, scales);
+    ops::scale_update_log(be, s.as<float>(), int64_t(scales.size()), 8, 4, -0.3f);
+    return read(be, s);
+  }, 1e-12);
 }
 
 // bitsandbytes' layout: the random codes read high nibble first; 300 × 96 / 32 = 900 absmax

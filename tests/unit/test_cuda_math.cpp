@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "kernels/cuda/forward_math.h"
 #include "kernels/cuda/philox_blocks.h"
 #include "kernels/cuda/zo_update_math.h"
+#include "kernels/scale_perturbation.h"
 #include "kernels/double_quant.h"
 #include "kernels/nf4.h"
 #include "kernels/packing.h"
@@ -86,6 +88,19 @@ TEST(CudaMath, ScaleUpdateMatchesCpuBitForBitIncludingTheFloor) {
     cpu::scale_update(want.data(), int64_t(want.size()), 42, 5, step, 1e-3f);
     update_as_kernel(got, 42, 5, [&](float s, float z) { return updated_scale(s, step, z, 1e-3f); });
     expect_bitwise_equal(got, want);
+  }
+}
+
+// S·exp(step·z): the same expression on both paths; step ±0 (lr = 0) leaves every bit.
+TEST(CudaMath, LogScaleUpdateMatchesCpuBitForBit) {
+  std::mt19937 rng(6);
+  const std::vector<float> scales = random_floats(rng, 4099, 1e-3f, 0.02f);
+  for (float step : {0.0f, -0.0f, 3e-2f, -0.5f}) {
+    std::vector<float> want = scales, got = scales;
+    cpu::scale_update_log(want.data(), int64_t(want.size()), 42, 5, step);
+    update_as_kernel(got, 42, 5, [&](float s, float z) { return log_updated_scale(s, step, z); });
+    expect_bitwise_equal(got, want);
+    if (step == 0.0f) expect_bitwise_equal(want, scales);
   }
 }
 
@@ -188,12 +203,15 @@ TEST(CudaMath, AdamWMatchesCpu) {
 
 struct QuantizedFixture {
   std::vector<uint8_t> packed, zero_points, absmax_codes;
-  std::vector<float> scales, absmax2;
+  std::vector<float> scales, absmax2, codebooks;
+  std::vector<int32_t> g_idx;
   QuantizedWeightView view;
 };
 
+// Codebook rows get 2^bits random levels in [-1, 1]; act_order maps a random permutation of
+// the columns onto the groups, group_size columns each (GPTQ's desc_act).
 QuantizedFixture random_quantized(int out_features, int in_features, int group_size, int bits, CodeFormat format,
-                                  uint32_t seed) {
+                                  uint32_t seed, bool act_order = false) {
   std::mt19937 rng(seed);
   QuantizedFixture f;
   const int groups = in_features / group_size;
@@ -208,8 +226,18 @@ QuantizedFixture random_quantized(int out_features, int in_features, int group_s
   f.scales = random_floats(rng, size_t(out_features) * groups, 1e-3f, 2e-2f);
   if (format == CodeFormat::Scalar)
     for (int j = 0; j < out_features * groups; ++j) f.zero_points.push_back(uint8_t(code(rng)));
+  if (format == CodeFormat::Codebook) f.codebooks = random_floats(rng, size_t(out_features) << bits, -1.0f, 1.0f);
+  if (act_order) {
+    std::vector<int> perm(static_cast<size_t>(in_features));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    f.g_idx.resize(perm.size());
+    for (size_t i = 0; i < perm.size(); ++i) f.g_idx[size_t(perm[i])] = int32_t(i / size_t(group_size));
+  }
   f.view = {out_features, in_features, group_size, bits, format, row_bytes, f.packed.data(),
             format == CodeFormat::Scalar ? f.zero_points.data() : nullptr, f.scales.data(), NibbleOrder::LowFirst, {}};
+  f.view.codebooks = f.codebooks.empty() ? nullptr : f.codebooks.data();
+  f.view.g_idx = f.g_idx.empty() ? nullptr : f.g_idx.data();
   return f;
 }
 
@@ -256,9 +284,11 @@ std::vector<float> dequantize_as_kernel(const QuantizedWeightView& w, const ZoPe
 
 // 200 rows span several tiles, the last one partial; odd group counts put tile starts off the
 // Philox block grid; an odd group size makes 4-bit groups straddle bytes.
-void expect_dequantize_matches_cpu(int in_features, int group_size, int bits, CodeFormat format, bool perturbed) {
-  const QuantizedFixture f = random_quantized(200, in_features, group_size, bits, format, uint32_t(bits * 31 + in_features));
-  const ZoPerturbation p{0x5eed, 17, -3e-3f};
+void expect_dequantize_matches_cpu(int in_features, int group_size, int bits, CodeFormat format, bool perturbed,
+                                   bool multiplicative = false, bool act_order = false) {
+  const QuantizedFixture f =
+      random_quantized(200, in_features, group_size, bits, format, uint32_t(bits * 31 + in_features), act_order);
+  const ZoPerturbation p{0x5eed, 17, multiplicative ? -0.05f : -3e-3f, multiplicative};
   std::vector<float> want(f.view.numel());
   cpu::dequantize(want.data(), f.view, perturbed ? &p : nullptr);
   expect_bitwise_equal(dequantize_as_kernel(f.view, perturbed ? &p : nullptr), want);
@@ -275,6 +305,26 @@ TEST(CudaMath, DequantizeRtn8MatchesCpuBitForBit) { expect_dequantize_matches_cp
 TEST(CudaMath, DequantizeRtn8PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 8, CodeFormat::Scalar, true); }
 TEST(CudaMath, DequantizeNf4MatchesCpuBitForBit) { expect_dequantize_matches_cpu(128, 64, 4, CodeFormat::Nf4, false); }
 TEST(CudaMath, DequantizeNf4PerturbedMatchesCpuBitForBit) { expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Nf4, true); }
+TEST(CudaMath, DequantizeMultiplicativePerturbationMatchesCpuBitForBit) {
+  expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Scalar, true, true);
+  expect_dequantize_matches_cpu(80, 16, 3, CodeFormat::Scalar, true, true);
+  expect_dequantize_matches_cpu(96, 32, 4, CodeFormat::Nf4, true, true);
+}
+TEST(CudaMath, DequantizeActOrderMatchesCpuBitForBit) {
+  for (int bits : {2, 3, 4, 8}) {
+    SCOPED_TRACE(bits);
+    expect_dequantize_matches_cpu(96, 16, bits, CodeFormat::Scalar, false, false, true);
+    expect_dequantize_matches_cpu(96, 16, bits, CodeFormat::Scalar, true, bits == 3, true);
+  }
+}
+TEST(CudaMath, DequantizeCodebookMatchesCpuBitForBit) {
+  for (int bits : {2, 3, 4}) {
+    SCOPED_TRACE(bits);
+    expect_dequantize_matches_cpu(96, 96, bits, CodeFormat::Codebook, false);
+    expect_dequantize_matches_cpu(80, 80, bits, CodeFormat::Codebook, true);
+    expect_dequantize_matches_cpu(64, 64, bits, CodeFormat::Codebook, true, true);
+  }
+}
 TEST(CudaMath, DequantizeWideRowsUseOneRowTiles) { expect_dequantize_matches_cpu(9000, 1000, 4, CodeFormat::Scalar, true); }
 
 // Double-quantized NF4: 200 rows × 192 columns in blocks of 64 are 600 absmax codes, three

@@ -381,8 +381,8 @@ TEST(QuantizedCheckpoint, BadQuantizationConfigNamesTheKey) {
     const char* expected;
   };
   const std::vector<Case> cases = {
-      {"unknown method", [](auto& j) { j["quantization_config"]["quant_method"] = "gptq"; },
-       "quantization_config.quant_method 'gptq' is not supported"},
+      {"unknown method", [](auto& j) { j["quantization_config"]["quant_method"] = "awq"; },
+       "quantization_config.quant_method 'awq' is not supported"},
       {"no quantization_config", [](auto& j) { j.erase("quantization_config"); }, "no 'quantization_config'"},
       {"bad bits", [](auto& j) { j["quantization_config"]["bits"] = 5; }, "quantization_config.bits"},
       {"bits as text", [](auto& j) { j["quantization_config"]["bits"] = "4"; }, "quantization_config.bits"},

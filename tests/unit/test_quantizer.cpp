@@ -56,7 +56,10 @@ TEST(QuantSpec, BadFieldsGiveOneLineErrorsNamingTheField) {
       {"gptq9", "quant.method"},             {"rtn:group_size=-4", "quant.group_size"},
       {"rtn:bits=four", "bits must be an integer"}, {"rtn:width=4", "unknown key 'width'"},
       {"rtn:symmetric=maybe", "symmetric must be true or false"},
-      {"nf4:symmetric=false", "rtn only"},        {"rtn:bits", "expected key=value"},
+      {"nf4:symmetric=false", "rtn and gptq only"}, {"rtn:bits", "expected key=value"},
+      {"codebook:bits=8", "quant.bits"},           {"codebook:group_size=32", "quant.group_size"},
+      {"rtn:desc_act=true", "quant.desc_act"},     {"gptq:damp=2", "quant.damp"},
+      {"gptq:damp=x", "damp must be a number"},
   };
   for (const auto& [spec, needle] : cases) {
     const std::string msg = error_of([&] { QuantSpec::parse(spec); });
