@@ -79,13 +79,21 @@ int main(int argc, char** argv) {
       {"nf4:group_size=64", 1024, 1024},        {"rtn:bits=3,group_size=32", 1024, 1024},
       {"rtn:bits=2,group_size=32", 1024, 1024}, {"rtn:bits=8,group_size=32", 1024, 1024},
       {"rtn:bits=4,group_size=32", 4096, 4096},
+      // Act-order reads each column's group through g_idx; the codebook reads per-row levels.
+      {"gptq:bits=4,group_size=32,desc_act=true", 1024, 1024}, {"codebook:bits=3", 1024, 1024},
+      {"codebook:bits=2", 1024, 1024},
   };
   std::mt19937 rng(0);
   std::normal_distribution<float> dist(0.0f, 0.02f);
   for (const Layer& L : layers) {
     std::vector<float> W(size_t(L.out) * L.in);
     for (float& w : W) w = dist(rng);
-    const QuantizedLinear q = QuantizedLinear::quantize(W.data(), L.out, L.in, QuantSpec::parse(L.spec));
+    // Calibrated quantizers get a diagonal Hessian of uneven input scales: the speed of the
+    // layout is measured here, not the quality of the calibration.
+    LayerCalibration calibration{std::vector<double>(size_t(L.in) * L.in, 0.0)};
+    for (int c = 0; c < L.in; ++c) calibration.hessian[size_t(c) * L.in + c] = 1.0 + (c * 7919) % 13;
+    const QuantizedLinear q =
+        QuantizedLinear::quantize(W.data(), L.out, L.in, QuantSpec::parse(L.spec), "bench", cpu_backend(), &calibration);
     std::vector<float> out(W.size()), offsets(q.num_scales());
     const std::string shape = std::to_string(L.out) + "x" + std::to_string(L.in);
     const double weights = double(W.size());
@@ -105,10 +113,16 @@ int main(int argc, char** argv) {
       row("  perturbed, z buffer + offsets", shape, threads, buffered, weights, bytes);
       const double fused = best_seconds(reps, [&] { q.dequantize_perturbed(out.data(), 7, 3, 1e-3f); });
       row("  perturbed, z fused (philox per row)", shape, threads, fused, weights, bytes);
+      const double scaled = best_seconds(reps, [&] { q.dequantize_perturbed(out.data(), 7, 3, 0.05f, true); });
+      row("  perturbed multiplicatively, S·exp(εz) fused", shape, threads, scaled, weights, bytes);
       std::vector<float> scales = q.scales();
       const double update = best_seconds(
           reps, [&] { qzo::cpu::scale_update(scales.data(), int64_t(scales.size()), 7, 3, 0.0f, kScaleFloor); });
       row("scale_update (per scale)", std::to_string(scales.size()), threads, update,
+          double(scales.size()), 8.0 * scales.size());
+      const double log_update = best_seconds(
+          reps, [&] { qzo::cpu::scale_update_log(scales.data(), int64_t(scales.size()), 7, 3, 0.0f); });
+      row("scale_update_log (per scale)", std::to_string(scales.size()), threads, log_update,
           double(scales.size()), 8.0 * scales.size());
     }
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every committed report (docs/results/<name>/report.md) is what `qzo report` prints for its
-# committed log (docs/results/<name>/<name>.h5), byte for byte, and docs/results/memory/report.md
-# what `qzo memory --report` prints for its committed records (docs/results/memory/records/);
+# committed log (docs/results/<name>/<name>.h5), byte for byte, docs/results/memory/report.md
+# what `qzo memory --report` prints for its committed records (docs/results/memory/records/),
+# and docs/results/perplexity/report.md what `qzo quantize --report` prints for its records;
 # a results folder without its log fails. Table rows quoted in README.md and docs/results/*/README.md between
 # `<!-- from docs/results/<name>/report.md -->` and `<!-- end -->` must each be a line of that
 # report, so no quoted number is typed by hand. Usage: check_committed_reports.sh QZO_BINARY SOURCE_DIR
@@ -23,8 +24,9 @@ for report in "${reports[@]}"; do
   dir=$(dirname "$report") name=$(basename "$(dirname "$report")")
   # A sweep's report comes from its HDF5 log; the memory report (docs/results/memory/) from
   # bench_memory_at_scale's JSON records.
-  if [ "$name" = memory ]; then
-    log="$dir/records" generate=(memory --report "$dir/records")
+  if [ "$name" = memory ] || [ "$name" = perplexity ]; then
+    log="$dir/records"
+    if [ "$name" = memory ]; then generate=(memory --report "$dir/records"); else generate=(quantize --report "$dir/records"); fi
     records=("$log"/*.json)
     [ ${#records[@]} -gt 0 ] || log="$dir/records/*.json"
   else
