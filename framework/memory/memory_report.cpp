@@ -12,18 +12,13 @@
 #include "framework/core/error.h"
 #include "framework/core/machine.h"
 #include "framework/core/paths.h"
+#include "framework/core/record_fields.h"
 
 namespace qzo {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string format(const char* f, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, f, v);
-  return text;
-}
 
 std::string storage_name(DType t) {
   switch (t) {
@@ -55,35 +50,18 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
 
 // ---- records
 
-const nlohmann::json& key(const nlohmann::json& j, const std::string& name, const std::string& origin) {
-  if (!j.is_object() || !j.contains(name)) fail(origin + ": key '" + name + "' is missing");
-  return j[name];
-}
-
-double number(const nlohmann::json& j, const std::string& name, const std::string& origin) {
-  const nlohmann::json& v = key(j, name, origin);
-  if (!v.is_number()) fail(origin + ": key '" + name + "' must be a number");
-  return v.get<double>();
-}
-
-std::string text(const nlohmann::json& j, const std::string& name, const std::string& origin) {
-  const nlohmann::json& v = key(j, name, origin);
-  if (!v.is_string()) fail(origin + ": key '" + name + "' must be a string");
-  return v.get<std::string>();
-}
-
 MemoryRun memory_run_from_json(const nlohmann::json& j, const std::string& origin) {
   MemoryRun r;
-  r.batch = int(number(j, "batch", origin));
-  r.seq = int(number(j, "seq", origin));
-  r.labelled_rows = int(number(j, "labelled_rows", origin));
-  r.quant = QuantSpec::parse(text(j, "quant", origin));
-  r.storage = storage_dtype_from_config(text(j, "storage", origin));
-  const nlohmann::json& lora = key(j, "lora", origin);
-  r.lora.rank = int(number(lora, "rank", origin + ": lora"));
-  r.lora.dropout = float(number(lora, "dropout", origin + ": lora"));
-  r.lora.targets = key(lora, "targets", origin + ": lora").get<std::vector<std::string>>();
-  r.activation_checkpointing = key(j, "activation_checkpointing", origin).get<bool>();
+  r.batch = int(record_number(j, "batch", origin));
+  r.seq = int(record_number(j, "seq", origin));
+  r.labelled_rows = int(record_number(j, "labelled_rows", origin));
+  r.quant = QuantSpec::parse(record_text(j, "quant", origin));
+  r.storage = storage_dtype_from_config(record_text(j, "storage", origin));
+  const nlohmann::json& lora = record_key(j, "lora", origin);
+  r.lora.rank = int(record_number(lora, "rank", origin + ": lora"));
+  r.lora.dropout = float(record_number(lora, "dropout", origin + ": lora"));
+  r.lora.targets = record_key(lora, "targets", origin + ": lora").get<std::vector<std::string>>();
+  r.activation_checkpointing = record_key(j, "activation_checkpointing", origin).get<bool>();
   return r;
 }
 
@@ -97,24 +75,26 @@ struct Record {
 
 Record parse_record(const MemoryRecordFile& f) {
   const std::string& o = f.origin;
-  if (text(f.record, "record", o) != "qzo-memory/1") fail(o + ": key 'record' is not qzo-memory/1");
+  if (record_text(f.record, "record", o) != "qzo-memory/1") fail(o + ": key 'record' is not qzo-memory/1");
   Record r;
   r.origin = o;
-  const nlohmann::json& shape = key(f.record, "shape", o);
-  r.shape = text(shape, "name", o + ": shape");
-  r.config = ModelConfig::from_json(key(shape, "config", o + ": shape"), o + ": shape.config");
-  r.run = memory_run_from_json(key(f.record, "run", o), o + ": run");
-  r.method = text(key(f.record, "run", o), "method", o + ": run");
+  const nlohmann::json& shape = record_key(f.record, "shape", o);
+  r.shape = record_text(shape, "name", o + ": shape");
+  r.config = ModelConfig::from_json(record_key(shape, "config", o + ": shape"), o + ": shape.config");
+  r.run = memory_run_from_json(record_key(f.record, "run", o), o + ": run");
+  r.method = record_text(record_key(f.record, "run", o), "method", o + ": run");
   memory_method_from_name(r.method);
-  r.machine = key(f.record, "machine", o);
-  r.measured = key(f.record, "measured", o);
-  r.predicted = key(f.record, "predicted", o);
+  r.machine = record_key(f.record, "machine", o);
+  r.measured = record_key(f.record, "measured", o);
+  r.predicted = record_key(f.record, "predicted", o);
   for (MemoryMethod m : all_memory_methods()) {
-    const nlohmann::json& p = key(r.predicted, memory_method_name(m), o + ": predicted");
-    for (const char* c : kComponentRows) number(p, c, o + ": predicted." + memory_method_name(m));
+    const nlohmann::json& p = record_key(r.predicted, memory_method_name(m), o + ": predicted");
+    for (const char* c : kComponentRows) record_number(p, c, o + ": predicted." + memory_method_name(m));
   }
-  for (const char* c : kComponentRows) number(key(r.measured, "peak_bytes", o + ": measured"), c, o + ": measured.peak_bytes");
-  for (const char* k : {"peak_total_bytes", "peak_rss_bytes", "step_seconds"}) number(r.measured, k, o + ": measured");
+  for (const char* c : kComponentRows)
+    record_number(record_key(r.measured, "peak_bytes", o + ": measured"), c, o + ": measured.peak_bytes");
+  for (const char* k : {"peak_total_bytes", "peak_rss_bytes", "step_seconds"})
+    record_number(r.measured, k, o + ": measured");
   return r;
 }
 
@@ -124,22 +104,21 @@ double predicted_total(const nlohmann::json& p) {
   return n;
 }
 
-std::string gb(double bytes) { return format("%.2f", bytes / 1e9); }
+std::string gb(double bytes) { return format_number("%.2f", bytes / 1e9); }
 
 std::string signed_percent(double measured, double predicted) {
   if (predicted == 0) return measured == 0 ? "0" : "n/a";
-  return format("%+.1f%%", 100.0 * (measured - predicted) / predicted);
+  return format_number("%+.1f%%", 100.0 * (measured - predicted) / predicted);
 }
 
 std::string run_line(const MemoryRun& run) {
   return "batch " + std::to_string(run.batch) + " x " + std::to_string(run.seq) + " tokens, " +
-         std::to_string(run.rows()) + " labelled row" + (run.rows() == 1 ? "" : "s") + "; QZO " +
-         run.quant.label() + " with " + storage_name(run.storage) + " embeddings, norms and head; MeZO " +
-         storage_name(run.storage) + "; QLoRA NF4 base (double-quantized absmax), r " + std::to_string(run.lora.rank) +
-         " on " + join(run.lora.targets, ", ") + ", dropout " + format("%g", run.lora.dropout) + "; FT fp32" +
+         std::to_string(run.rows()) + " labelled row" + (run.rows() == 1 ? "" : "s") + "; QZO " + run.quant.label() +
+         " with " + storage_name(run.storage) + " embeddings, norms and head; MeZO " + storage_name(run.storage) +
+         "; QLoRA NF4 base (double-quantized absmax), r " + std::to_string(run.lora.rank) + " on " +
+         join(run.lora.targets, ", ") + ", dropout " + format_number("%g", run.lora.dropout) + "; FT fp32" +
          (run.activation_checkpointing ? "; activation checkpointing" : "");
 }
-
 
 size_t parameter_count(const Record& r) {
   // Full fine-tuning's trainable bytes are every parameter in fp32.
@@ -149,10 +128,11 @@ size_t parameter_count(const Record& r) {
 // One shape: every method predicted, the measured figures beside the methods that ran.
 void shape_table(std::string& md, const std::vector<const Record*>& recs) {
   const Record& first = *recs.front();
-  md += "## " + first.shape + ": " + format("%.2f", double(parameter_count(first)) / 1e9) + " B parameters\n\n";
+  md += "## " + first.shape + ": " + format_number("%.2f", double(parameter_count(first)) / 1e9) + " B parameters\n\n";
   md += "Predicted by component (GB), then measured on this machine where the model fits:\n\n";
-  md += "| method | weights | trainable | optimizer | gradients | activations | workspace | **predicted total** | "
-        "measured allocator peak | measured peak RSS | step s (load) |\n";
+  md +=
+      "| method | weights | trainable | optimizer | gradients | activations | workspace | **predicted total** | "
+      "measured allocator peak | measured peak RSS | step s (load) |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (MemoryMethod m : all_memory_methods()) {
     const std::string name = memory_method_name(m);
@@ -169,8 +149,9 @@ void shape_table(std::string& md, const std::vector<const Record*>& recs) {
     const nlohmann::json& meas = (*it)->measured;
     const double total = meas["peak_total_bytes"].get<double>();
     md += " | " + gb(total) + " (" + signed_percent(total, predicted_total(p)) + ") | " +
-          gb(meas["peak_rss_bytes"].get<double>()) + " | " + format("%.1f", meas["step_seconds"].get<double>()) +
-          (meas.contains("load_average") ? " (load " + format("%.1f", meas["load_average"].get<double>()) + ")" : "") +
+          gb(meas["peak_rss_bytes"].get<double>()) + " | " + format_number("%.1f", meas["step_seconds"].get<double>()) +
+          (meas.contains("load_average") ? " (load " + format_number("%.1f", meas["load_average"].get<double>()) + ")"
+                                         : "") +
           " |\n";
   }
   md += "\n";
@@ -179,10 +160,11 @@ void shape_table(std::string& md, const std::vector<const Record*>& recs) {
 // Measured against predicted, component by component, for every record.
 void comparison_table(std::string& md, const std::vector<Record>& records) {
   md += "## Measured against predicted, by component\n\n";
-  md += "Allocator peaks of the measured step (GB) and the prediction for the same step; the peak RSS is the "
-        "process's own resident peak over the step (reset at its start), whose excess over the allocator is the "
-        "binary, its libraries, the threads' buffers and host copies no backend buffer holds (MeZO's bf16 update "
-        "stages each tensor on the host).\n\n";
+  md +=
+      "Allocator peaks of the measured step (GB) and the prediction for the same step; the peak RSS is the "
+      "process's own resident peak over the step (reset at its start), whose excess over the allocator is the "
+      "binary, its libraries, the threads' buffers and host copies no backend buffer holds (MeZO's bf16 update "
+      "stages each tensor on the host).\n\n";
   md += "| shape | method | component | predicted | measured | difference |\n|---|---|---|---|---|---|\n";
   for (const Record& r : records) {
     const nlohmann::json& p = r.predicted[r.method];
@@ -194,11 +176,11 @@ void comparison_table(std::string& md, const std::vector<Record>& records) {
       md += who + c + " | " + gb(want) + " | " + gb(got) + " | " + signed_percent(got, want) + " |\n";
     }
     const double total = r.measured["peak_total_bytes"].get<double>();
-    md += who + "total | " + gb(predicted_total(p)) + " | " + gb(total) + " | " + signed_percent(total, predicted_total(p)) +
-          " |\n";
+    md += who + "total | " + gb(predicted_total(p)) + " | " + gb(total) + " | " +
+          signed_percent(total, predicted_total(p)) + " |\n";
     const double rss = r.measured["peak_rss_bytes"].get<double>();
-    md += who + "peak RSS (" + (r.measured.value("rss_reset", false) ? "reset at the step" : "NOT reset") +
-          ") | | " + gb(rss) + " | RSS - allocator " + gb(rss - total) + " |\n";
+    md += who + "peak RSS (" + (r.measured.value("rss_reset", false) ? "reset at the step" : "NOT reset") + ") | | " +
+          gb(rss) + " | RSS - allocator " + gb(rss - total) + " |\n";
   }
   md += "\n";
 }
@@ -222,16 +204,16 @@ QuantSpec quant_spec_from_label(const std::string& label) {
     s.validate();
     return s;
   } catch (const std::exception& e) {
-    fail("--quant '" + label + "': " + e.what() + " (e.g. rtn4-g128, rtn4s-g32, rtn8-channel, nf4-g64, gptq4-g64-act, codebook3-channel)");
+    fail("--quant '" + label + "': " + e.what() +
+         " (e.g. rtn4-g128, rtn4s-g32, rtn8-channel, nf4-g64, gptq4-g64-act, codebook3-channel)");
   }
 }
 
-
 std::string memory_bytes_text(double bytes) {
-  if (bytes >= 1e9) return format("%.2f GB", bytes / 1e9);
-  if (bytes >= 1e6) return format("%.2f MB", bytes / 1e6);
-  if (bytes >= 1e3) return format("%.1f KB", bytes / 1e3);
-  return format("%.0f B", bytes);
+  if (bytes >= 1e9) return format_number("%.2f GB", bytes / 1e9);
+  if (bytes >= 1e6) return format_number("%.2f MB", bytes / 1e6);
+  if (bytes >= 1e3) return format_number("%.1f KB", bytes / 1e3);
+  return format_number("%.0f B", bytes);
 }
 
 std::string prediction_table(const ModelConfig& c, const MemoryRun& run, const std::vector<MemoryMethod>& methods,
@@ -242,7 +224,8 @@ std::string prediction_table(const ModelConfig& c, const MemoryRun& run, const s
                    std::to_string(c.hidden_size) + ", intermediate " + std::to_string(c.intermediate_size) + ", " +
                    std::to_string(c.num_attention_heads) + "/" + std::to_string(c.num_key_value_heads) +
                    " heads, vocab " + std::to_string(c.vocab_size) + ")\n\n";
-  md += run_line(run) + ".\nPredicted peaks of one training step as the CPU backend's allocator counts them "
+  md += run_line(run) +
+        ".\nPredicted peaks of one training step as the CPU backend's allocator counts them "
         "(docs/memory.md); the process's RSS adds its binary and libraries.\n\n";
   md += "| component |";
   for (MemoryMethod m : methods) md += " " + method_title(m, run) + " |";

@@ -69,8 +69,8 @@ uint8_t nearest_level(float w, float scale, const float* levels, int k) {
 
 }  // namespace
 
-QuantizedParts codebook_quantize(const float* W, int out_features, int in_features,
-                                 const std::vector<double>& hessian, int bits) {
+QuantizedParts codebook_quantize(const float* W, int out_features, int in_features, const std::vector<double>& hessian,
+                                 int bits) {
   const int n = in_features, k = 1 << bits;
   // The diagonal's mean keeps an input the calibration never saw at a small, nonzero weight.
   double mean_diag = 0;

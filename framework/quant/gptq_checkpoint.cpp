@@ -104,7 +104,8 @@ std::vector<int32_t> qzeros_from_zeros(const std::vector<uint8_t>& zeros, const 
              "--checkpoint-format gptq_v2");
       values[size_t(o)] = zero - (format == GptqFormat::V1 ? 1u : 0u);
     }
-    pack_gptq_stream(values.data(), size_t(s.out), s.bits, reinterpret_cast<uint32_t*>(qzeros.data()) + size_t(g) * words);
+    pack_gptq_stream(values.data(), size_t(s.out), s.bits,
+                     reinterpret_cast<uint32_t*>(qzeros.data()) + size_t(g) * words);
   }
   return qzeros;
 }
@@ -143,7 +144,8 @@ std::vector<HostTensor> layer_tensors(const QuantizedLinear& L, const std::strin
   std::vector<uint16_t> scales(parts.scales.size());
   for (int g = 0; g < s.groups; ++g)
     for (int o = 0; o < s.out; ++o)
-      scales[size_t(g) * size_t(s.out) + size_t(o)] = f32_to_f16(parts.scales[size_t(o) * size_t(s.groups) + size_t(g)]);
+      scales[size_t(g) * size_t(s.out) + size_t(o)] =
+          f32_to_f16(parts.scales[size_t(o) * size_t(s.groups) + size_t(g)]);
   std::vector<int32_t> g_idx = parts.g_idx;
   if (g_idx.empty())
     for (int c = 0; c < s.in; ++c) g_idx.push_back(c / L.group_size());
@@ -222,9 +224,8 @@ QuantizedModel load_hf_gptq(const std::string& dir, DType storage, Backend& back
   const nlohmann::json j = read_json(config_path);
   const nlohmann::json& q = j["quantization_config"];
   const QuantSpec spec = gptq_spec_from_quantization_config(q, config_path);
-  const GptqFormat format = q.contains(kFormatKey)
-                                ? gptq_format_from_name(q[kFormatKey].get<std::string>(), config_path)
-                                : GptqFormat::V1;
+  const GptqFormat format =
+      q.contains(kFormatKey) ? gptq_format_from_name(q[kFormatKey].get<std::string>(), config_path) : GptqFormat::V1;
   Model model = Model::load(dir, storage, backend, /*skip_matrix_weights=*/true);
   const SafetensorsReader reader = SafetensorsReader::open(dir);
   std::vector<QuantizedLinear> layers;

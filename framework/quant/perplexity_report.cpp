@@ -7,6 +7,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/paths.h"
+#include "framework/core/record_fields.h"
 
 namespace qzo {
 
@@ -14,31 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string format(const char* f, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, f, v);
-  return text;
-}
-
-const nlohmann::json& key(const nlohmann::json& j, const char* name, const std::string& origin) {
-  if (!j.is_object() || !j.contains(name)) fail(origin + ": key '" + name + "' is missing");
-  return j[name];
-}
-
-double number(const nlohmann::json& j, const char* name, const std::string& origin) {
-  const nlohmann::json& v = key(j, name, origin);
-  if (!v.is_number()) fail(origin + ": key '" + name + "' must be a number, got " + v.dump());
-  return v.get<double>();
-}
-
-std::string text(const nlohmann::json& j, const char* name, const std::string& origin) {
-  const nlohmann::json& v = key(j, name, origin);
-  if (!v.is_string()) fail(origin + ": key '" + name + "' must be a string, got " + v.dump());
-  return v.get<std::string>();
-}
-
 std::string thousands(double n) {
-  std::string digits = format("%.0f", n), out;
+  std::string digits = format_number("%.0f", n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
     if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
     out += digits[i];
@@ -49,25 +27,30 @@ std::string thousands(double n) {
 }  // namespace
 
 nlohmann::json PerplexityRecord::to_json() const {
-  return {{"index", index},       {"quantizer", quantizer},
-          {"label", label},       {"bits_per_weight", bits_per_weight},
-          {"weight_mb", weight_mb}, {"perplexity", perplexity},
-          {"quantize_seconds", quantize_seconds}, {"scales", scales},
-          {"note", note},         {"context", context}};
+  return {{"index", index},
+          {"quantizer", quantizer},
+          {"label", label},
+          {"bits_per_weight", bits_per_weight},
+          {"weight_mb", weight_mb},
+          {"perplexity", perplexity},
+          {"quantize_seconds", quantize_seconds},
+          {"scales", scales},
+          {"note", note},
+          {"context", context}};
 }
 
 PerplexityRecord PerplexityRecord::from_json(const nlohmann::json& j, const std::string& origin) {
   PerplexityRecord r;
-  r.index = int(number(j, "index", origin));
-  r.quantizer = text(j, "quantizer", origin);
-  r.label = text(j, "label", origin);
-  r.bits_per_weight = number(j, "bits_per_weight", origin);
-  r.weight_mb = number(j, "weight_mb", origin);
-  r.perplexity = number(j, "perplexity", origin);
-  r.quantize_seconds = number(j, "quantize_seconds", origin);
-  r.scales = size_t(number(j, "scales", origin));
-  r.note = text(j, "note", origin);
-  r.context = key(j, "context", origin);
+  r.index = int(record_number(j, "index", origin));
+  r.quantizer = record_text(j, "quantizer", origin);
+  r.label = record_text(j, "label", origin);
+  r.bits_per_weight = record_number(j, "bits_per_weight", origin);
+  r.weight_mb = record_number(j, "weight_mb", origin);
+  r.perplexity = record_number(j, "perplexity", origin);
+  r.quantize_seconds = record_number(j, "quantize_seconds", origin);
+  r.scales = size_t(record_number(j, "scales", origin));
+  r.note = record_text(j, "note", origin);
+  r.context = record_key(j, "context", origin);
   return r;
 }
 
@@ -79,12 +62,13 @@ std::string perplexity_table_header() {
 std::string perplexity_row(const PerplexityRecord& r, double reference) {
   if (!r.note.empty()) return "| " + r.quantizer + " | | | | n/a | " + r.note + " | |\n";
   if (r.scales == 0)
-    return "| " + r.quantizer + " | " + format("%.2f", r.bits_per_weight) + " | " + format("%.2f", r.weight_mb) +
-           " | - | " + format("%.3f", r.perplexity) + " | - | - |\n";
-  return "| " + r.quantizer + " | " + format("%.2f", r.bits_per_weight) + " | " + format("%.2f", r.weight_mb) + " | " +
-         std::to_string(r.scales) + " | " + format("%.3f", r.perplexity) + " | " +
-         format("%+.2f%%", 100.0 * (r.perplexity / reference - 1.0)) + " | " + format("%.3f", r.quantize_seconds) +
-         " |\n";
+    return "| " + r.quantizer + " | " + format_number("%.2f", r.bits_per_weight) + " | " +
+           format_number("%.2f", r.weight_mb) + " | - | " + format_number("%.3f", r.perplexity) + " | - | - |\n";
+  return "| " + r.quantizer + " | " + format_number("%.2f", r.bits_per_weight) + " | " +
+         format_number("%.2f", r.weight_mb) + " | " + std::to_string(r.scales) + " | " +
+         format_number("%.3f", r.perplexity) + " | " +
+         format_number("%+.2f%%", 100.0 * (r.perplexity / reference - 1.0)) + " | " +
+         format_number("%.3f", r.quantize_seconds) + " |\n";
 }
 
 std::vector<PerplexityRecord> read_perplexity_records(const std::string& dir) {
@@ -104,8 +88,7 @@ std::vector<PerplexityRecord> read_perplexity_records(const std::string& dir) {
     records.push_back(PerplexityRecord::from_json(j, f));
   }
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
-  if (records.empty() || records.front().index != 0)
-    fail(dir + ": no unquantized reference record (index 0)");
+  if (records.empty() || records.front().index != 0) fail(dir + ": no unquantized reference record (index 0)");
   return records;
 }
 
@@ -115,14 +98,17 @@ std::string perplexity_report(const std::vector<PerplexityRecord>& records) {
   const std::string origin = "the reference record's context";
   std::string md = "# Held-out perplexity by quantizer\n\n";
   md += "Generated by `qzo quantize --report` from the records `qzo quantize --sweep --records` wrote.\n\n";
-  md += "- Model: `" + text(c, "model", origin) + "`; held-out text: " + thousands(number(c, "emails", origin)) +
-        " emails never pretrained on, " + thousands(number(c, "tokens", origin)) + " tokens, windows of " +
-        format("%.0f", number(c, "seq_len", origin)) + ".\n";
-  md += "- Calibration (GPTQ, codebook): " + text(c, "calibration", origin) + ".\n";
-  md += "- Machine: " + text(c, "machine", origin) + ", " + format("%.0f", number(c, "threads", origin)) +
+  md += "- Model: `" + record_text(c, "model", origin) +
+        "`; held-out text: " + thousands(record_number(c, "emails", origin)) + " emails never pretrained on, " +
+        thousands(record_number(c, "tokens", origin)) + " tokens, windows of " +
+        format_number("%.0f", record_number(c, "seq_len", origin)) + ".\n";
+  md += "- Calibration (GPTQ, codebook): " + record_text(c, "calibration", origin) + ".\n";
+  md += "- Machine: " + record_text(c, "machine", origin) + ", " +
+        format_number("%.0f", record_number(c, "threads", origin)) +
         " threads; `quantize s` includes the calibration forwards and Hessians.\n";
-  md += "- bits/weight counts codes, zero points, scales, act-order maps and codebook levels over the linear layers; "
-        "weights MB is the whole model, including the unquantized embedding.\n\n";
+  md +=
+      "- bits/weight counts codes, zero points, scales, act-order maps and codebook levels over the linear layers; "
+      "weights MB is the whole model, including the unquantized embedding.\n\n";
   md += perplexity_table_header();
   for (const PerplexityRecord& r : records) md += perplexity_row(r, ref.perplexity);
   return md;

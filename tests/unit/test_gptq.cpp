@@ -43,7 +43,8 @@ Layer random_layer(uint32_t seed, int out = 48, int in = 64, int rows = 512) {
   L.H.assign(size_t(in) * in, 0.0);
   for (int r = 0; r < rows; ++r)
     for (int i = 0; i < in; ++i)
-      for (int j = 0; j < in; ++j) L.H[size_t(i) * in + j] += 2.0 * X[size_t(r) * in + i] * X[size_t(r) * in + j] / rows;
+      for (int j = 0; j < in; ++j)
+        L.H[size_t(i) * in + j] += 2.0 * X[size_t(r) * in + i] * X[size_t(r) * in + j] / rows;
   return L;
 }
 
@@ -66,10 +67,10 @@ QuantSpec rtn_twin(QuantSpec spec) {
 
 TEST(Gptq, OutputErrorOnCalibrationIsAtMostRtnsAtEveryBitWidth) {
   const Layer L = random_layer(1);
-  for (const char* text : {"gptq:bits=2,group_size=16", "gptq:bits=3,group_size=16", "gptq:bits=4,group_size=16",
-                           "gptq:bits=8,group_size=16", "gptq:bits=4,group_size=channel",
-                           "gptq:bits=4,group_size=16,symmetric=true", "gptq:bits=3,group_size=16,desc_act=true",
-                           "gptq:bits=4,group_size=32,desc_act=true,symmetric=true"}) {
+  for (const char* text :
+       {"gptq:bits=2,group_size=16", "gptq:bits=3,group_size=16", "gptq:bits=4,group_size=16",
+        "gptq:bits=8,group_size=16", "gptq:bits=4,group_size=channel", "gptq:bits=4,group_size=16,symmetric=true",
+        "gptq:bits=3,group_size=16,desc_act=true", "gptq:bits=4,group_size=32,desc_act=true,symmetric=true"}) {
     SCOPED_TRACE(text);
     const QuantSpec spec = QuantSpec::parse(text);
     const double e_gptq = error_of(L, gptq(L, spec));
@@ -135,7 +136,8 @@ TEST(Gptq, DeadInputsQuantizeToZeroAndIndefiniteHessiansAreRefused) {
     EXPECT_NE(std::string(e.what()).find("q_proj: the calibration Hessian is not positive definite"), std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(QuantizedLinear::quantize(L.W.data(), L.out, L.in, QuantSpec::parse("gptq:bits=4,group_size=16")), Error);
+  EXPECT_THROW(QuantizedLinear::quantize(L.W.data(), L.out, L.in, QuantSpec::parse("gptq:bits=4,group_size=16")),
+               Error);
 }
 
 TEST(Codebook, WeightedKMeansBeatsAUniformPerChannelGrid) {
@@ -179,7 +181,8 @@ TEST(Gptq, CalibratedModelQuantizesSavesAndLoadsBitForBit) {
   }
   for (const char* text : {"gptq:bits=3,group_size=4,desc_act=true", "codebook:bits=2"}) {
     SCOPED_TRACE(text);
-    const QuantizedModel qm = QuantizedModel::quantize(Model::init(tiny_config(), 7, 0.3f), QuantSpec::parse(text), &data);
+    const QuantizedModel qm =
+        QuantizedModel::quantize(Model::init(tiny_config(), 7, 0.3f), QuantSpec::parse(text), &data);
     const std::string dir = ::testing::TempDir() + "/calibrated";
     qm.save(dir);
     const QuantizedModel back = QuantizedModel::load(dir);

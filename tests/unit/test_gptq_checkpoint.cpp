@@ -24,8 +24,8 @@
 namespace qzo {
 namespace {
 
-const char* kVariants[] = {"b4-g16-sym-v1", "b4-g16-act-asym-v1", "b3-g32-asym-v2",
-                           "b2-g16-act-asym-v2", "b8-channel-sym-v1", "b3-g16-act-sym-v1"};
+const char* kVariants[] = {"b4-g16-sym-v1",      "b4-g16-act-asym-v1", "b3-g32-asym-v2",
+                           "b2-g16-act-asym-v2", "b8-channel-sym-v1",  "b3-g16-act-sym-v1"};
 
 std::string fixture(const std::string& variant) { return std::string(QZO_TEST_DATA) + "/reference/gptq/" + variant; }
 

@@ -248,36 +248,31 @@ TEST_P(MezoStorage, SmallUpdatesAccumulateInTheStoredWeights) {
 INSTANTIATE_TEST_SUITE_P(Dtypes, MezoStorage, ::testing::Values(DType::F32, DType::BF16, DType::F16),
                          [](const auto& info) { return dtype_name(info.param); });
 
-// QzoParameters::update has no lr = 0 shortcut either: every step runs scale_update with step ±0.
-TEST(Qzo, ZeroLrLeavesScalesBitIdenticalAfter100Steps) {
+// QzoParameters::update has no lr = 0 shortcut either: every step runs the scale update with
+// step ±0, which the additive update leaves as it is and the multiplicative one multiplies by
+// exp(±0) = 1.
+void expect_zero_lr_leaves_scales_after_100_steps(ScalePerturbation perturbation, float eps) {
   QuantizedModel qm = QuantizedModel::quantize(Model::init(small_config(), 1, 0.3f), QuantSpec::parse("rtn:bits=4,group_size=4"));
-  QzoParameters p(qm, 1e-7f);
+  QzoParameters p(qm, 1e-7f, perturbation);
   const uint64_t before = p.state_hash();
   auto comm = make_local_communicator();
   int moved = 0;  // steps whose two perturbed losses differ: the scales really were perturbed
-  for (int step = 0; step < 100; ++step) {
-    const ZoStepResult r = zo_step(p, lm_objective(p.model()), 9, step, 0.0, ZoOptions{}, *comm);
-    moved += r.loss_plus[0] != r.loss_minus[0];
-  }
-  EXPECT_EQ(moved, 100);
-  EXPECT_EQ(p.state_hash(), before);
-}
-
-// The multiplicative update S ← S·exp(−η d z) at lr = 0 multiplies every scale by exp(±0) = 1.
-TEST(Qzo, MultiplicativeZeroLrLeavesScalesBitIdenticalAfter100Steps) {
-  QuantizedModel qm = QuantizedModel::quantize(Model::init(small_config(), 1, 0.3f), QuantSpec::parse("rtn:bits=4,group_size=4"));
-  QzoParameters p(qm, 1e-7f, ScalePerturbation::Multiplicative);
-  const uint64_t before = p.state_hash();
-  auto comm = make_local_communicator();
-  int moved = 0;
   ZoOptions o;
-  o.eps = 0.05f;
+  o.eps = eps;
   for (int step = 0; step < 100; ++step) {
     const ZoStepResult r = zo_step(p, lm_objective(p.model()), 9, step, 0.0, o, *comm);
     moved += r.loss_plus[0] != r.loss_minus[0];
   }
   EXPECT_EQ(moved, 100);
   EXPECT_EQ(p.state_hash(), before);
+}
+
+TEST(Qzo, ZeroLrLeavesScalesBitIdenticalAfter100Steps) {
+  expect_zero_lr_leaves_scales_after_100_steps(ScalePerturbation::Additive, 1e-3f);
+}
+
+TEST(Qzo, MultiplicativeZeroLrLeavesScalesBitIdenticalAfter100Steps) {
+  expect_zero_lr_leaves_scales_after_100_steps(ScalePerturbation::Multiplicative, 0.05f);
 }
 
 // S·exp(±εz) where the layer is read, and S·exp(step·z) in the update, z regenerated.
