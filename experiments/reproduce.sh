@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns every committed experiment from scratch, in the order their choices depend on, into
 # a fresh folder, and compares each regenerated report's metric tables with the committed one.
-#   experiments/reproduce.sh [OUT_DIR]      # default runs/reproduce-<date>; about 2 hours on 2 cores
+#   experiments/reproduce.sh [OUT_DIR]      # default runs/reproduce-<date>; about 3 hours on 2 cores
 #   QZO_RANKS=4 experiments/reproduce.sh    # ranks per sweep (default 2)
 # Scores are deterministic: at 2 ranks the same machine type reruns them bit for bit (another
 # rank count changes the order of the loss reductions, so the last bits of d differ); step
@@ -17,7 +17,13 @@ launch/setup.sh
 experiments=(prompt-spam prompt-fine-foods quickstart methods fine-foods ddc-ablation quantizer-ablation)
 # The sweep files of each experiment's one log: the methods table's backprop baselines have
 # their own file (its keys would rename methods.yaml's runs), logged into the same file.
-sweeps_of() { if [ "$1" = methods ]; then echo "methods methods-backprop"; else echo "$1"; fi; }
+sweeps_of() {
+  case "$1" in
+    methods) echo "methods methods-backprop" ;;
+    quantizer-ablation) echo "quantizer-ablation quantizer-ablation-multiplicative" ;;
+    *) echo "$1" ;;
+  esac
+}
 for name in "${experiments[@]}"; do
   echo "reproduce: $name"
   for sweep in $(sweeps_of "$name"); do
@@ -36,6 +42,12 @@ for name in "${experiments[@]}"; do
     fi
   fi
 done
+# The perplexity table (docs/results/perplexity/): every quantizer of `qzo quantize --sweep` on
+# the default model's held-out emails; perplexities are deterministic, seconds the machine's.
+echo "reproduce: perplexity"
+build/qzo quantize --model models/qzo-tiny --sweep --records "$out/perplexity/records" >"$out/perplexity.log" 2>&1 ||
+  { tail -20 "$out/perplexity.log"; exit 1; }
+build/qzo quantize --report "$out/perplexity/records" --out "$out/perplexity.md"
 # The memory records (docs/results/memory/): one step each at Llama-2 7B/13B shapes on the CPU
 # (MeZO's bf16 7B needs about 16 GB); the allocator's peaks are deterministic, RSS and seconds
 # the machine's.

