@@ -50,10 +50,13 @@ Run with a python3 that has numpy:
 """
 import json
 import os
-import struct
+import sys
 import zlib
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import write_safetensors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, "gptq")
@@ -239,26 +242,6 @@ def dequantize(q, s16, z, g_idx):
 
 # ---------------------------------------------------------------- files
 
-def write_safetensors(path, tensors):
-    """tensors: {name: (dtype string, numpy array)}; header keys sorted (with __metadata__),
-    little-endian, padded to 8 bytes."""
-    header, offset, blobs = {"__metadata__": {"format": "pt"}}, 0, []
-    for name in sorted(tensors):
-        dtype, arr = tensors[name]
-        raw = np.ascontiguousarray(arr).astype("<" + arr.dtype.str[1:]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    header = {key: header[key] for key in sorted(header)}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
-
 def plain_tensors(c, variant_index):
     h, v = c["hidden_size"], c["vocab_size"]
     shapes = [("model.embed_tokens.weight", (v, h)), ("lm_head.weight", (v, h)), ("model.norm.weight", (h,))]
@@ -329,8 +312,8 @@ def write_variant(variant_index, variant, spec):
         assert zero_counts["zeromax"] > 0, "no group exercises a zero of maxq"
     if not sym and v1:
         assert nudged, "no v1 zero exercises the nudge from 0 to 1"
-    write_safetensors(os.path.join(folder, "model.safetensors"), model)
-    write_safetensors(os.path.join(folder, "expected.safetensors"), expected)
+    write_safetensors(os.path.join(folder, "model.safetensors"), model, {"format": "pt"})
+    write_safetensors(os.path.join(folder, "expected.safetensors"), expected, {"format": "pt"})
     print(f"wrote {folder}: {len(expected)} linears, zeros at 0: {zero_counts['zero0']}, "
           f"at maxq: {zero_counts['zeromax']}, nudged 0 -> 1: {len(nudged)}")
 

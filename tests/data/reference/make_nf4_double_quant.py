@@ -33,11 +33,14 @@ Run with a python3 that has numpy:
 """
 import json
 import os
-import struct
+import sys
 from fractions import Fraction
 from statistics import NormalDist
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import write_safetensors  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nf4_double_quant.safetensors")
 ROWS, COLS, BLOCK, BLOCK2 = 24, 768, 64, 256
@@ -127,24 +130,6 @@ def decode(offset, absmax2, absmax_codes, dynamic_map, codes):
     absmax = (product + offset).astype(np.float32)
     w = (absmax[:, None] * NF4[codes.reshape(-1, BLOCK)]).astype(np.float32)
     return absmax, w.reshape(codes.shape)
-
-
-def write_safetensors(path, tensors):
-    """tensors: {name: (dtype string, numpy array)}; header sorted, padded to 8 bytes."""
-    header, offset, blobs = {}, 0, []
-    for name in sorted(tensors):
-        dtype, arr = tensors[name]
-        raw = np.ascontiguousarray(arr).astype("<" + arr.dtype.str[1:]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def main():

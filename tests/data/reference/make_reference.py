@@ -28,10 +28,12 @@ Run with a python3 that has numpy (Debian: python3-numpy):
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import write_safetensors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -97,24 +99,6 @@ BATCH, SEQ = 2, 7
 
 
 # ---------------------------------------------------------------- safetensors (by hand)
-
-def write_safetensors(path, tensors):
-    """tensors: {name: (dtype string, numpy array)}; header sorted, padded to 8 bytes."""
-    header, offset, blobs = {}, 0, []
-    for name in sorted(tensors):
-        dtype, arr = tensors[name]
-        raw = np.ascontiguousarray(arr).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
 
 # ---------------------------------------------------------------- weights
 
