@@ -66,6 +66,22 @@ TEST(DataParallel, ReplicasAreBitIdenticalAfterTraining) {
   EXPECT_TRUE(all_equal(hashes)) << hashes[0] << " vs " << hashes.back();
 }
 
+// Each rank calibrates and quantizes on its own: GPTQ (act-order) and the codebook give every
+// rank the same model, and the multiplicative update keeps the replicas bit-identical.
+TEST(DataParallel, CalibratedQuantizersAndMultiplicativeUpdatesKeepReplicasBitIdentical) {
+  const std::vector<std::vector<std::string>> quantizers = {
+      {"quant.method=gptq", "quant.bits=3", "quant.group_size=64", "quant.desc_act=true"},
+      {"quant.method=codebook", "quant.bits=2"}};
+  for (std::vector<std::string> overrides : quantizers) {
+    SCOPED_TRACE(overrides[0]);
+    overrides.insert(overrides.end(), {"quant.calibration_samples=16", "method.perturbation=multiplicative",
+                                       "method.eps=0.06", "optim.lr=0.11", "method.clip_threshold=1.6"});
+    const nlohmann::json summary = train(short_run(overrides), world());
+    const auto hashes = world().all_gather_text(summary["state_hash"].get<std::string>());
+    EXPECT_TRUE(all_equal(hashes)) << hashes[0] << " vs " << hashes.back();
+  }
+}
+
 TEST(DataParallel, FollowsOneRankOnTheSameGlobalBatch) {
   RecordingLog parallel, single;
   const nlohmann::json p = train(short_run(), world(), &parallel);
