@@ -137,10 +137,31 @@ class RowSink {
   int next_ = 0;
 };
 
+int eval_seq_len(const QuantizeOptions& o, const Model& model) {
+  return o.seq_len > 0 ? o.seq_len : std::min(model.config().max_position_embeddings, 512);
+}
+
+// A folder quantized already (by qzo, or an HF GPTQ checkpoint): its held-out perplexity as is.
+void evaluate_quantized_folder(const QuantizeOptions& o) {
+  const QuantizedModel qm = QuantizedModel::load(o.model, storage_dtype_from_config(o.dtype));
+  const int seq_len = eval_seq_len(o, qm.model());
+  const std::vector<std::vector<int32_t>> docs = heldout_documents(o.model, o.eval_emails);
+  size_t tokens = 0;
+  for (const auto& d : docs) tokens += d.size();
+  const QuantizedWeights source(qm);
+  std::printf("quantize: %s (%s): held-out perplexity %.3f on %zu emails (%zu tokens, windows of %d)\n",
+              o.model.c_str(), qm.spec().to_string().c_str(), perplexity(qm.model(), &source, docs, seq_len),
+              docs.size(), tokens, seq_len);
+}
+
 void run(const QuantizeOptions& o) {
   if (o.model.empty()) fail("--model is required (the HF model folder to quantize), or --report RECORDS");
-  if (is_quantized_checkpoint(o.model))
-    fail(o.model + "/config.json: this model is already quantized (it has a quantization_config)");
+  if (is_quantized_checkpoint(o.model)) {
+    if (!o.eval || o.sweep || !o.quant.empty() || !o.out.empty())
+      fail(o.model + "/config.json: this model is already quantized (it has a quantization_config); "
+           "`--eval` alone measures its perplexity");
+    return evaluate_quantized_folder(o);
+  }
   const DType storage = storage_dtype_from_config(o.dtype);
   const bool eval = o.eval || o.sweep;
   if (o.sweep && !o.out.empty()) fail("--sweep writes nothing; drop --out or quantize one spec with --quant");
@@ -156,7 +177,7 @@ void run(const QuantizeOptions& o) {
 
   Model model = Model::load(o.model, storage);
   const int max_len = model.config().max_position_embeddings;
-  const int seq_len = o.seq_len > 0 ? o.seq_len : std::min(max_len, 512);
+  const int seq_len = eval_seq_len(o, model);
   std::optional<CalibrationSet> calibration;
   for (const QuantSpec& spec : parsed)
     if (spec.calibrated() && !calibration) {
