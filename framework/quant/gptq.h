@@ -24,7 +24,9 @@ constexpr int kGptqBlock = 128;
 //  - dampening adds spec.damp · mean(diag H) to the diagonal (tenfold, up to three times,
 //    when the matrix is still not positive definite);
 //  - U = the upper Cholesky factor of H⁻¹; when a group starts, its scale and zero point
-//    come from RTN's grid over the group's columns as updated so far;
+//    come from RTN's grid over the group's columns as updated so far (by every earlier
+//    column: the lazy batch is a multiple of the group size; the reference code takes the
+//    grid from W before the current block's updates, so it differs where g < 128);
 //  - column i is rounded to q, and W[:, j] −= (w_i − q) / U_ii · U_ij for every later j.
 // Throws naming `name` when H has the wrong size or stays indefinite.
 QuantizedParts gptq_quantize(const float* W, int out_features, int in_features, const std::vector<double>& hessian,

@@ -3,6 +3,8 @@
 // and packed in 32-bit words, so both directions repack.
 #include "framework/quant/gptq_checkpoint.h"
 
+#include <cmath>
+
 #include "framework/core/error.h"
 #include "framework/io/safetensors.h"
 #include "framework/quant/checkpoint_io.h"
@@ -138,14 +140,27 @@ QuantizedLinear read_layer(const SafetensorsReader& reader, const Parameter& p, 
   return QuantizedLinear::from_parts(s.out, s.in, spec, parts, p.name, backend);
 }
 
+// Scales as fp16, naming the tensor when one does not survive the rounding (overflow, or a
+// nonzero scale that underflows to 0).
+std::vector<uint16_t> fp16_scales(const QuantizedParts& parts, const LayerShape& s) {
+  std::vector<uint16_t> scales(parts.scales.size());
+  for (int g = 0; g < s.groups; ++g)
+    for (int o = 0; o < s.out; ++o) {
+      const float v = parts.scales[size_t(o) * size_t(s.groups) + size_t(g)];
+      const uint16_t h = f32_to_f16(v);
+      const float back = f16_to_f32(h);
+      if (!std::isfinite(back) || (back == 0.0f && v != 0.0f))
+        fail(s.module + ".scales: scale " + std::to_string(v) + " of group " + std::to_string(g) + ", output " +
+             std::to_string(o) + " does not fit in fp16 (the GPTQ layout stores fp16 scales)");
+      scales[size_t(g) * size_t(s.out) + size_t(o)] = h;
+    }
+  return scales;
+}
+
 std::vector<HostTensor> layer_tensors(const QuantizedLinear& L, const std::string& module, GptqFormat format) {
   const LayerShape s{L.out_features(), L.in_features(), L.groups_per_row(), L.spec().bits, module};
   const QuantizedParts parts = L.parts();
-  std::vector<uint16_t> scales(parts.scales.size());
-  for (int g = 0; g < s.groups; ++g)
-    for (int o = 0; o < s.out; ++o)
-      scales[size_t(g) * size_t(s.out) + size_t(o)] =
-          f32_to_f16(parts.scales[size_t(o) * size_t(s.groups) + size_t(g)]);
+  const std::vector<uint16_t> scales = fp16_scales(parts, s);
   std::vector<int32_t> g_idx = parts.g_idx;
   if (g_idx.empty())
     for (int c = 0; c < s.in; ++c) g_idx.push_back(c / L.group_size());
@@ -184,7 +199,12 @@ QuantSpec gptq_spec_from_quantization_config(const nlohmann::json& q, const std:
   spec.group_size = group == -1 ? 0 : group;
   spec.desc_act = json_bool(q, "desc_act", false, origin);
   spec.symmetric = json_bool(q, "sym", true, origin);
-  if (q.contains("damp_percent") && q["damp_percent"].is_number()) spec.damp = q["damp_percent"].get<double>();
+  // The dampening a checkpoint was made with says nothing about how to read it: kept only
+  // when it is one qzo could have used.
+  if (q.contains("damp_percent") && q["damp_percent"].is_number()) {
+    const double damp = q["damp_percent"].get<double>();
+    if (damp > 0 && damp < 1) spec.damp = damp;
+  }
   if (q.contains(kFormatKey)) {
     if (!q[kFormatKey].is_string())
       fail(origin + ": quantization_config.checkpoint_format must be a string, got " + q[kFormatKey].dump());
@@ -222,6 +242,7 @@ void unpack_gptq_stream(const uint32_t* words, size_t n, int bits, uint32_t* val
 QuantizedModel load_hf_gptq(const std::string& dir, DType storage, Backend& backend) {
   const std::string config_path = dir + "/config.json";
   const nlohmann::json j = read_json(config_path);
+  if (!is_hf_gptq_config(j)) fail(config_path + ": quantization_config.quant_method is not \"gptq\"");
   const nlohmann::json& q = j["quantization_config"];
   const QuantSpec spec = gptq_spec_from_quantization_config(q, config_path);
   const GptqFormat format =

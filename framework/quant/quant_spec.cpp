@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "framework/core/error.h"
@@ -161,8 +162,12 @@ std::string QuantSpec::to_string() const {
   // Written only when set, so that plain NF4's string (logged with every run) is unchanged.
   if (double_quant) s += ",double_quant=true";
   if (method == QuantMethod::Gptq) {
+    // The shortest text that parses back to the same double ("0.01", not 0.01000000000000000021).
     char damp_text[32];
-    std::snprintf(damp_text, sizeof damp_text, "%g", damp);
+    for (int digits = 6; digits <= 17; ++digits) {
+      std::snprintf(damp_text, sizeof damp_text, "%.*g", digits, damp);
+      if (std::strtod(damp_text, nullptr) == damp) break;
+    }
     s += std::string(",desc_act=") + (desc_act ? "true" : "false") + ",damp=" + damp_text;
   }
   return s;

@@ -20,6 +20,7 @@
 #include "kernels/cuda/forward_math.h"
 #include "kernels/cuda/philox_blocks.h"
 #include "kernels/cuda/zo_update_math.h"
+#include "kernels/fp32_exp.h"
 #include "kernels/scale_perturbation.h"
 #include "kernels/double_quant.h"
 #include "kernels/nf4.h"
@@ -89,6 +90,23 @@ TEST(CudaMath, ScaleUpdateMatchesCpuBitForBitIncludingTheFloor) {
     update_as_kernel(got, 42, 5, [&](float s, float z) { return updated_scale(s, step, z, 1e-3f); });
     expect_bitwise_equal(got, want);
   }
+}
+
+// qzo's exp, which both backends share bit for bit: within 2 ulp of the double exp over the
+// range the perturbation and the update use (and far beyond), exactly 1 at ±0.
+TEST(CudaMath, Fp32ExpIsWithinTwoUlpOfExp) {
+  EXPECT_EQ(exp_fp32(0.0f), 1.0f);
+  EXPECT_EQ(exp_fp32(-0.0f), 1.0f);
+  double worst = 0;
+  for (int i = -200000; i <= 200000; ++i) {
+    const float x = float(i) * 4e-4f;  // [-80, 80]
+    const double want = std::exp(double(x));
+    const double ulp = std::ldexp(1.0, std::ilogb(want) - 23);
+    worst = std::max(worst, std::fabs(double(exp_fp32(x)) - want) / ulp);
+  }
+  EXPECT_LT(worst, 2.0);
+  EXPECT_TRUE(std::isfinite(exp_fp32(1000.0f)));
+  EXPECT_GT(exp_fp32(-1000.0f), 0.0f);
 }
 
 // S·exp(step·z): the same expression on both paths; step ±0 (lr = 0) leaves every bit.

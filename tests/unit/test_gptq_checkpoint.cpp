@@ -125,6 +125,16 @@ TEST(GptqCheckpoint, V1CannotStoreAZeroOfZero) {
   save_hf_gptq(qm, ::testing::TempDir() + "/v2", GptqFormat::V2);
 }
 
+TEST(GptqCheckpoint, ScalesThatDoNotFitInFp16AreRefusedNamingTheTensor) {
+  QuantizedModel qm = QuantizedModel::load(fixture("b4-g16-sym-v1"));
+  std::vector<float> scales = qm.layers()[1].scales();
+  scales[3] = 1e6f;  // above fp16's 65504
+  qm.layers()[1].set_scales(scales);
+  const std::string msg = error_of([&] { save_hf_gptq(qm, ::testing::TempDir() + "/fp16", GptqFormat::V1); });
+  EXPECT_NE(msg.find("model.layers.0.self_attn.k_proj.scales: scale 1000000"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not fit in fp16"), std::string::npos) << msg;
+}
+
 TEST(GptqCheckpoint, BadFoldersFailInOneLineNamingTheKeyOrTensor) {
   namespace fs = std::filesystem;
   const std::string dir = ::testing::TempDir() + "/gptq-bad";
