@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "framework/core/error.h"
+#include "framework/core/machine.h"
 #include "framework/core/paths.h"
 #include "framework/core/record_fields.h"
 
@@ -103,7 +104,7 @@ std::string perplexity_report(const std::vector<PerplexityRecord>& records) {
         thousands(record_number(c, "tokens", origin)) + " tokens, windows of " +
         format_number("%.0f", record_number(c, "seq_len", origin)) + ".\n";
   md += "- Calibration (GPTQ, codebook): " + record_text(c, "calibration", origin) + ".\n";
-  md += "- Machine: " + record_text(c, "machine", origin) + ", " +
+  md += "- Machine: " + machine_description(record_key(c, "machine", origin), origin) + ", " +
         format_number("%.0f", record_number(c, "threads", origin)) +
         " threads; `quantize s` includes the calibration forwards and Hessians.\n";
   md +=
