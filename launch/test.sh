@@ -11,8 +11,10 @@ launch/setup.sh
 (cd build && OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} ctest --output-on-failure -j1)
 if [ "${QZO_SANITIZE:-1}" = 1 ]; then
   sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQZO_CUDA=OFF \
-    -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  # -O1 -g1 (line tables: reports still name file and line) compiles 2.6x faster than
+  # RelWithDebInfo's -O2 -g, which kept the whole run near CI's 20-minute budget.
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE= -DQZO_CUDA=OFF \
+    -DCMAKE_CXX_FLAGS="-O1 -g1 $sanitize" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
   if ! cmake --build build-asan --target qzo_tests -j"$(nproc)" >build-asan/build.log 2>&1; then
     cat build-asan/build.log
     exit 1
