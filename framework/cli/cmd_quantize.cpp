@@ -169,6 +169,11 @@ void run(const QuantizeOptions& o) {
   if (!o.sweep && o.quant.empty()) fail("--quant is required (e.g. --quant rtn:bits=4,group_size=32)");
   if (!o.sweep && o.out.empty()) fail("--out is required (the folder to write the quantized model to)");
   if (!o.records.empty() && !o.sweep) fail("--records goes with --sweep (one record per row of its table)");
+  if (!o.records.empty() && fs::is_directory(o.records))
+    for (const auto& e : fs::directory_iterator(o.records))
+      if (e.path().extension() == ".json")
+        fail("--records: " + o.records + " already holds perplexity records (" + e.path().filename().string() +
+             "); choose an empty folder, so that no earlier sweep's records are overwritten");
   if (!o.out.empty() && fs::exists(o.out) && fs::equivalent(o.out, o.model))
     fail("--out " + o.out + " is the --model folder; write the quantized model elsewhere");
   const std::vector<std::string> specs = o.sweep ? sweep_specs() : std::vector<std::string>{o.quant};

@@ -204,8 +204,8 @@ void QuantizedModel::save(const std::string& dir, const std::string& tokenizer_d
 QuantizedModel QuantizedModel::load(const std::string& dir, DType storage, Backend& backend) {
   const std::string config_path = dir + "/config.json";
   const nlohmann::json j = read_json(config_path);
+  if (is_hf_gptq_config(j)) return load_hf_gptq(dir, storage, backend);  // parses its own config
   const QuantSpec spec = quant_spec_from_quantization_config(j, config_path);
-  if (is_hf_gptq_config(j)) return load_hf_gptq(dir, storage, backend);
   const ModelConfig config = ModelConfig::from_json(j, config_path);
 
   // The unquantized tensors load as in any model; the linear weights are read here.
